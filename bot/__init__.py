@@ -1,0 +1,1 @@
+"""The application core and its edges: settings, conversation core, storage, CLI."""

@@ -1,0 +1,273 @@
+"""``talentbot``: the command line over the same core as the bot.
+
+Each command loads settings, builds what it needs and owns its event loop. Settings or
+knowledge-base problems are printed as ``file:line: field: message`` and exit with status 1 (2
+for bad settings), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.prompt import Prompt
+from rich.table import Table
+
+from bot.assistant import Assistant, Person
+from bot.console import ConsoleChat, console_person
+from bot.evaluation import evaluate, load_eval_set
+from bot.formatting import PLAIN, render_answer
+from bot.settings import Settings, SettingsError, load_settings
+from bot.texts import texts
+from knowledge.loader import KnowledgeBaseError, load_knowledge_base
+from knowledge.matcher import Match, Outcome
+from knowledge.schema import Audience
+from knowledge.service import KnowledgeService
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="人才政策咨询助手 talentbot: the talent office's policy assistant.", no_args_is_help=True)
+kb_app = typer.Typer(help="Check and export the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+err = Console(stderr=True)
+
+
+class ExportFormat(StrEnum):
+    """Formats of ``kb export``."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+class Language(StrEnum):
+    """Interface languages."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+class _State:
+    settings_path: Path | None = None
+
+
+@app.callback()
+def _options(
+    settings: Annotated[
+        Path | None, typer.Option("--settings", help="Settings file (default: $TALENTBOT_SETTINGS or ./settings.yaml).")
+    ] = None,
+) -> None:
+    """人才政策咨询助手 talentbot."""
+    _State.settings_path = settings
+
+
+def get_settings() -> Settings:
+    """Loads settings or exits with status 2 and the problems."""
+    try:
+        return load_settings(_State.settings_path)
+    except SettingsError as exc:
+        err.print(f"[red]Invalid settings[/red]\n{exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def build_knowledge(settings: Settings) -> KnowledgeService:
+    """Loads the knowledge base or exits with status 1 listing its problems."""
+    service = KnowledgeService(
+        settings.knowledge.dir, seeds_dir=settings.knowledge.seeds_dir, config=settings.matching.to_config()
+    )
+    try:
+        service.load()
+    except KnowledgeBaseError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+    return service
+
+
+def _match_json(match: Match, elapsed_ms: float, settings: Settings) -> dict[str, object]:
+    entry = match.entry
+    kb_answer = None
+    if entry is not None:
+        from bot.formatting import fill_placeholders
+
+        kb_answer = fill_placeholders(entry.answer, settings.office.placeholders())
+    shown = match.candidates if match.outcome is Outcome.SUGGESTED else ()
+    return {
+        "question": match.query,
+        "outcome": match.outcome.value,
+        "entry_id": entry.id if entry else None,
+        "title": entry.title if entry else None,
+        "score": round(match.score, 4) if match.outcome is not Outcome.SMALLTALK else None,
+        "answer": kb_answer,
+        "suggestions": [{"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown],
+        "elapsed_ms": round(elapsed_ms, 3),
+    }
+
+
+@app.command()
+def ask(
+    question: Annotated[list[str] | None, typer.Argument(help="Questions; none with --json reads stdin.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question, per line.")] = False,
+    audience: Annotated[Audience | None, typer.Option(help="Break ties towards talent or enterprise.")] = None,
+    lang: Annotated[Language, typer.Option(help="Interface language.")] = Language.ZH,
+) -> None:
+    """Answer questions from the knowledge base (without logging them)."""
+    settings = get_settings()
+    service = build_knowledge(settings)
+    matcher = service.matcher
+    office = settings.office.placeholders()
+    t = texts(lang.value)
+    if not question:
+        if not as_json:
+            err.print("Give a question, or use --json to read questions from standard input.")
+            raise typer.Exit(2)
+        lines = (line.rstrip("\n") for line in sys.stdin)
+    else:
+        lines = iter(question)
+    out = Console(highlight=False)
+    for line in lines:
+        if not line.strip():
+            continue
+        started = time.perf_counter()
+        match = matcher.match(line, audience=audience)
+        elapsed = (time.perf_counter() - started) * 1000
+        if as_json:
+            sys.stdout.write(json.dumps(_match_json(match, elapsed, settings), ensure_ascii=False) + "\n")
+            continue
+        chat = ConsoleChat(Assistant(service), console_person(lang.value), t, office)
+        reply = chat.render(Assistant(service).decide(Person("cli", audience=audience), line))
+        title = f"{match.outcome.value} · {match.score:.2f} · {elapsed:.1f} ms"
+        out.print(Panel(reply, title=line, subtitle=title, expand=False), markup=False)
+
+
+@app.command()
+def chat(
+    lang: Annotated[Language, typer.Option(help="Interface language.")] = Language.ZH,
+) -> None:
+    """Talk to the assistant in the console (interactive on a terminal, scripted on a pipe)."""
+    settings = get_settings()
+    _run_console(settings, lang.value)
+
+
+def _run_console(settings: Settings, language: str) -> None:
+    service = build_knowledge(settings)
+    t = texts(language)
+    conversation = ConsoleChat(Assistant(service), console_person(language), t, settings.office.placeholders())
+    if sys.stdin.isatty():
+        console = Console(highlight=False)
+        asyncio.run(
+            conversation.run_interactive(
+                lambda label: Prompt.ask(f"[bold cyan]{label}[/]", console=console),
+                lambda text: console.print(Panel(text, expand=False), markup=False),
+            )
+        )
+    else:
+        asyncio.run(conversation.run_lines(sys.stdin, sys.stdout))
+
+
+@app.command()
+def run(
+    lang: Annotated[Language, typer.Option(help="Console language when no token is set.")] = Language.ZH,
+) -> None:
+    """Run the main job: the Telegram bot when a token is set, otherwise the console chat."""
+    settings = get_settings()
+    if settings.telegram.token is None:
+        err.print(texts(lang.value).t("console.no_token"), markup=False)
+        _run_console(settings, lang.value)
+        return
+    err.print("The Telegram front end is not built yet; starting the console chat.", markup=False)
+    _run_console(settings, lang.value)
+
+
+@kb_app.command("check")
+def kb_check() -> None:
+    """Validate the whole knowledge base; print every problem as file:line: field: message."""
+    settings = get_settings()
+    seeds = settings.knowledge.seeds_dir
+    if not seeds.is_dir():
+        err.print(f"{seeds}: source documents not found; quotes cannot be verified", markup=False)
+        raise typer.Exit(1)
+    try:
+        kb = load_knowledge_base(settings.knowledge.dir, seeds_dir=seeds)
+    except KnowledgeBaseError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        err.print(f"{len(exc.problems)} problem(s)", markup=False)
+        raise typer.Exit(1) from exc
+    kinds: dict[str, int] = {}
+    for entry in kb.entries:
+        kinds[entry.kind.value] = kinds.get(entry.kind.value, 0) + 1
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    typer.echo(f"OK: {len(kb)} entries ({summary}), {len(kb.synonyms)} synonym groups, all quotes verbatim")
+
+
+@kb_app.command("export")
+def kb_export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.JSONL,
+) -> None:
+    """Print every entry (id, title, category, audience, questions, answer) for review."""
+    settings = get_settings()
+    kb = build_knowledge(settings).kb
+    rows = [
+        {
+            "id": e.id,
+            "title": e.title,
+            "category": e.category.value,
+            "audience": e.audience.value,
+            "questions": list(e.questions),
+            "answer": e.answer,
+        }
+        for e in kb.entries
+    ]
+    if fmt is ExportFormat.JSONL:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "questions": "\n".join(row["questions"])})  # type: ignore[arg-type]
+
+
+@app.command("eval")
+def eval_command(
+    path: Annotated[Path, typer.Argument(help="Labelled questions (tests/eval/questions.yaml).", exists=True)],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every miss.")] = False,
+    min_top1: Annotated[float, typer.Option(help="Exit 1 below this top-1.")] = 0.0,
+    min_refusal: Annotated[float, typer.Option(help="Exit 1 below this out-of-scope refusal.")] = 0.0,
+) -> None:
+    """Print top-1, top-3 and out-of-scope refusal of the matcher on a labelled set."""
+    settings = get_settings()
+    matcher = build_knowledge(settings).matcher
+    try:
+        items = load_eval_set(path)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+    report = evaluate(matcher, items)
+    summary = report.summary()
+    table = Table(title=f"{path} · {len(matcher.kb)} entries")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    Console(highlight=False).print(table)
+    if verbose:
+        for miss in report.misses:
+            typer.echo(miss)
+    if report.top1_rate < min_top1 or report.refusal_rate < min_refusal:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

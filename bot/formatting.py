@@ -1,0 +1,100 @@
+"""Turn the core's replies into text: plain for the console, HTML for Telegram.
+
+Pure functions only — no sending, no I/O — so every layout is tested directly. Everything that
+came from a person or from the knowledge base is escaped in HTML mode.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.texts import Texts
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Entry
+
+__all__ = ["Markup", "PLAIN", "HTML", "fill_placeholders", "render_answer", "render_suggestions", "split_message"]
+
+TELEGRAM_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Markup:
+    """How to escape and emphasise in one output format."""
+
+    html: bool
+
+    def escape(self, text: str) -> str:
+        """Escapes ``text`` for this format."""
+        return html.escape(text, quote=False) if self.html else text
+
+    def bold(self, text: str) -> str:
+        """Escapes and emphasises ``text``."""
+        return f"<b>{self.escape(text)}</b>" if self.html else f"【{text}】"
+
+    def italic(self, text: str) -> str:
+        """Escapes and de-emphasises ``text`` (used for the source line)."""
+        return f"<i>{self.escape(text)}</i>" if self.html else text
+
+
+PLAIN = Markup(html=False)
+HTML = Markup(html=True)
+
+
+def fill_placeholders(text: str, office: Mapping[str, str]) -> str:
+    """Fills ``{office_*}`` placeholders; the schema guarantees no other braces."""
+    return text.format_map(dict(office))
+
+
+def render_answer(entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str, str], markup: Markup) -> str:
+    """The full answer to show for ``entry``: title, answer, details, channels, source."""
+    parts = [markup.bold(entry.title), markup.escape(fill_placeholders(entry.answer, office))]
+    if entry.eligibility:
+        parts.append(f"{markup.bold(t.t('answer.eligibility'))} {markup.escape(fill_placeholders(entry.eligibility, office))}")
+    if entry.how_to_apply:
+        parts.append(f"{markup.bold(t.t('answer.how_to_apply'))} {markup.escape(fill_placeholders(entry.how_to_apply, office))}")
+    channels = [kb.get(c) for c in entry.channels]
+    names = [c.title for c in channels if c is not None]
+    if names:
+        parts.append(f"{markup.bold(t.t('answer.channels'))} {markup.escape('、'.join(names))}")
+    cited = []
+    for file in dict.fromkeys(s.file for s in entry.sources):
+        cited.append(t.t("answer.source_item", title=kb.documents.get(file, file), file=file))
+    parts.append(markup.italic(f"{t.t('answer.source')}：{'；'.join(cited)}"))
+    return "\n\n".join(parts)
+
+
+def render_suggestions(entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool) -> str:
+    """"Did you mean" with the candidate titles (numbered for the console)."""
+    lines = [markup.escape(t.t("suggest.header"))]
+    for number, entry in enumerate(entries, start=1):
+        lines.append(f"{number}. {markup.escape(entry.title)}" if numbered else f"• {markup.escape(entry.title)}")
+    if numbered:
+        lines.append(markup.escape(t.t("suggest.pick")))
+    return "\n".join(lines)
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Splits ``text`` into chunks of at most ``limit`` characters at paragraph or line breaks."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for paragraph in text.split("\n"):
+        piece = paragraph
+        while len(piece) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(piece[:limit])
+            piece = piece[limit:]
+        candidate = f"{current}\n{piece}" if current else piece
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = piece
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,215 @@
+"""Settings: ``settings.yaml`` plus ``TALENTBOT_<SECTION>__<KEY>`` environment overrides.
+
+Everything a deploying office tunes lives here and is validated at start-up: unknown keys and
+bad values are errors that name the file, the line and the key (or the environment variable),
+so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from knowledge.loader import DEFAULT_KB_DIR
+from knowledge.matcher import MatchConfig
+from knowledge.yamlsource import Located, YamlSyntaxError, load_located
+
+__all__ = ["PROJECT_ROOT", "Settings", "SettingsError", "load_settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "TALENTBOT_"
+PLACEHOLDER = "【待填写】"
+
+
+class SettingsError(Exception):
+    """Settings are invalid; the message lists every problem, one per line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class KnowledgeSettings(_Section):
+    """Where the knowledge base and its source documents are."""
+
+    dir: Path = DEFAULT_KB_DIR
+    seeds_dir: Path = PROJECT_ROOT.parent / "shared" / "seeds"
+
+
+class MatchingSettings(_Section):
+    """Matcher thresholds (scores are in [0, 1])."""
+
+    answer_threshold: float = Field(MatchConfig.answer_threshold, ge=0, le=1)
+    suggest_threshold: float = Field(MatchConfig.suggest_threshold, ge=0, le=1)
+    margin: float = Field(MatchConfig.margin, ge=0, le=1)
+    max_suggestions: int = Field(MatchConfig.max_suggestions, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        return self
+
+    def to_config(self) -> MatchConfig:
+        """The matcher's configuration with these thresholds."""
+        return MatchConfig(
+            answer_threshold=self.answer_threshold,
+            suggest_threshold=self.suggest_threshold,
+            margin=self.margin,
+            max_suggestions=self.max_suggestions,
+        )
+
+
+class OfficeSettings(_Section):
+    """Contact details the deploying office fills in; answers show them via placeholders."""
+
+    name: str = Field("区人才工作办公室（人才办）", min_length=1)
+    phone: str = Field(f"{PLACEHOLDER}咨询电话", min_length=1)
+    address: str = Field(f"{PLACEHOLDER}办公地址", min_length=1)
+    hours: str = Field(f"{PLACEHOLDER}办公时间", min_length=1)
+
+    def placeholders(self) -> dict[str, str]:
+        """Values for ``{office_*}`` placeholders in answers."""
+        return {
+            "office_name": self.name,
+            "office_phone": self.phone,
+            "office_address": self.address,
+            "office_hours": self.hours,
+        }
+
+
+class DatabaseSettings(_Section):
+    """The inquiry log's database."""
+
+    url: str = "sqlite+aiosqlite:///data/talentbot.sqlite3"
+    echo: bool = False
+    retention_days: int = Field(365, ge=1)
+
+
+class TelegramSettings(_Section):
+    """Bot API access; the token only ever comes from the environment."""
+
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+
+class StaffSettings(_Section):
+    """Who the specialists are and how they are reminded."""
+
+    user_ids: list[int] = Field(default_factory=list)
+    chat_id: int | None = None
+    sla_hours: float = Field(24, gt=0)
+    digest_time: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "Asia/Shanghai"
+
+
+class LoggingSettings(_Section):
+    """Log verbosity."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """All settings. Build with ``load_settings``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    office: OfficeSettings = Field(default_factory=OfficeSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the file's values (passed as init arguments), then defaults."""
+        return env_settings, init_settings
+
+
+def _settings_path(path: Path | None) -> Path | None:
+    if path is not None:
+        return path
+    named = os.environ.get(f"{ENV_PREFIX}SETTINGS")
+    if named:
+        return Path(named)
+    default = PROJECT_ROOT / "settings.yaml"
+    return default if default.exists() else None
+
+
+def _env_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
+
+
+def _describe(exc: ValidationError, located: Located | None) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        env = _env_name(loc)
+        if env in os.environ or (loc and _env_name(loc[:1]) in os.environ):
+            lines.append(f"environment {env}: {key}: {message}")
+        elif located is not None and loc and loc[0] in (located.data or {}):
+            lines.append(f"{located.file}:{located.line_of(tuple(str(p) for p in loc))}: {key}: {message}")
+        else:
+            lines.append(f"settings: {key}: {message}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    for attr in ("dir", "seeds_dir"):
+        value: Path = getattr(settings.knowledge, attr)
+        if not value.is_absolute():
+            setattr(settings.knowledge, attr, (base / value).resolve())
+    url = settings.database.url
+    prefix, sep, rest = url.partition(":///")
+    if sep and prefix.startswith("sqlite") and rest and not rest.startswith("/") and rest != ":memory:":
+        settings.database.url = f"{prefix}:///{(base / rest).resolve()}"
+    return settings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Reads settings from ``path`` (or ``$TALENTBOT_SETTINGS`` or ``./settings.yaml``) and env.
+
+    Relative paths in the file are taken relative to the file's folder.
+
+    Raises:
+        SettingsError: naming file, line and key (or environment variable) of every problem.
+    """
+    file = _settings_path(path)
+    located: Located | None = None
+    if file is not None:
+        if not file.exists():
+            raise SettingsError(f"{file}: settings file not found")
+        try:
+            located = load_located(file)
+        except YamlSyntaxError as exc:
+            raise SettingsError(str(exc)) from exc
+        if located.data is not None and not isinstance(located.data, dict):
+            raise SettingsError(f"{file}:1: settings must be a mapping of sections")
+    data = dict(located.data or {}) if located else {}
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, located)) from exc
+    base = file.resolve().parent if file is not None else PROJECT_ROOT
+    return _resolve_paths(settings, base)

@@ -1,0 +1,1 @@
+"""Telegram adapters: unpack an update, call the core, send the reply."""

@@ -1,0 +1,63 @@
+"""The knowledge base in service: loaded once, matched many times, reloaded safely.
+
+A reload builds a whole new knowledge base and matcher off to the side and swaps them in only
+when everything validated; on any problem the last good one keeps serving and the problems are
+returned for the staff member who asked for the reload.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from knowledge.loader import DEFAULT_KB_DIR, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from knowledge.matcher import MatchConfig, Matcher
+from knowledge.schema import Problem
+
+__all__ = ["KnowledgeService"]
+
+
+class KnowledgeService:
+    """Holds the current ``Matcher`` (and through it the ``KnowledgeBase``)."""
+
+    def __init__(
+        self,
+        kb_dir: Path = DEFAULT_KB_DIR,
+        *,
+        seeds_dir: Path | None = None,
+        config: MatchConfig | None = None,
+    ) -> None:
+        self.kb_dir = kb_dir
+        self.seeds_dir = seeds_dir
+        self.config = config
+        self._lock = threading.Lock()
+        self._matcher: Matcher | None = None
+
+    def load(self) -> Matcher:
+        """Loads and indexes; raises ``KnowledgeBaseError`` when the KB has problems."""
+        seeds = self.seeds_dir if self.seeds_dir is not None and self.seeds_dir.is_dir() else None
+        kb = load_knowledge_base(self.kb_dir, seeds_dir=seeds)
+        matcher = Matcher(kb, self.config)
+        with self._lock:
+            self._matcher = matcher
+        return matcher
+
+    def reload(self) -> list[Problem]:
+        """Re-reads the files; returns the problems, empty when the new KB is in service."""
+        try:
+            self.load()
+        except KnowledgeBaseError as exc:
+            return exc.problems
+        return []
+
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher in service (loads on first use)."""
+        with self._lock:
+            current = self._matcher
+        return current if current is not None else self.load()
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base in service."""
+        return self.matcher.kb
