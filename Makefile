@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine:
+#   make run    - the bot on Telegram when TALENTBOT_TELEGRAM__TOKEN is set, else the console chat
+#   make test   - the whole test suite (what .ci/run runs)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run chat test lint eval bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/talentbot run
+
+chat: $(STAMP)
+	$(BIN)/talentbot chat
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+eval: $(STAMP)
+	$(BIN)/talentbot eval tests/eval/questions.yaml --verbose
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_match.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

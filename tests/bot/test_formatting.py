@@ -1,0 +1,62 @@
+"""Answers render as plain text and as escaped Telegram HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.formatting import HTML, PLAIN, render_answer, render_suggestions, split_message
+from bot.texts import texts
+from knowledge.loader import load_knowledge_base
+from tests.kbfactory import APARTMENT, CHANNEL, write_kb
+
+OFFICE = {"office_name": "人才办", "office_phone": "<0730>", "office_address": "A&B", "office_hours": "9-5"}
+
+
+def test_an_answer_shows_title_text_channels_and_source(tmp_path: Path, seeds_dir: Path) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    entry = kb.get("housing-apartment")
+    assert entry is not None
+    text = render_answer(entry, kb, texts("zh"), OFFICE, PLAIN)
+    assert text.startswith("【人才公寓】\n\n区里建设由区人才服务中心管理的人才公寓。")
+    assert "【相关服务渠道】 人才服务窗口" in text
+    assert text.endswith("来源：《区推进人才强区战略的意见》（001_2094e51072598db3.txt）")
+
+
+def test_html_answers_escape_knowledge_and_settings_text(tmp_path: Path, seeds_dir: Path) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    channel = kb.get("ch-window")
+    assert channel is not None
+    text = render_answer(channel, kb, texts("en"), OFFICE, HTML)
+    assert "<b>人才服务窗口</b>" in text
+    assert "电话 &lt;0730&gt;。" in text
+    assert "<0730>" not in text
+    assert "<i>Source：《区推进人才强区战略的意见》 (001_2094e51072598db3.txt)</i>" in text
+
+
+def test_suggestions_are_numbered_for_the_console(tmp_path: Path, seeds_dir: Path) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    text = render_suggestions(kb.entries, texts("zh"), PLAIN, numbered=True)
+    assert text.splitlines() == [
+        texts("zh").t("suggest.header"),
+        "1. 人才服务窗口",
+        "2. 人才公寓",
+        texts("zh").t("suggest.pick"),
+    ]
+
+
+def test_long_messages_split_at_line_breaks_within_the_limit() -> None:
+    paragraph = "政策" * 30
+    text = "\n".join([paragraph] * 200)
+    chunks = split_message(text, limit=4096)
+    assert all(len(c) <= 4096 for c in chunks)
+    assert "\n".join(chunks) == text
+    assert all(line == paragraph for c in chunks for line in c.split("\n"))
+
+
+def test_a_single_overlong_line_is_cut_hard() -> None:
+    chunks = split_message("字" * 9000, limit=4096)
+    assert [len(c) for c in chunks] == [4096, 4096, 808]
+
+
+def test_short_messages_stay_whole() -> None:
+    assert split_message("你好") == ["你好"]
