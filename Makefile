@@ -32,7 +32,7 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/questions.yaml --verbose
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_match.py
+	$(BIN)/python -m benchmarks.bench_match
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

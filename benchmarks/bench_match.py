@@ -6,7 +6,7 @@ distinct for the index the way new real entries would be. Queries are the labell
 of ``tests/eval/questions.yaml``. Beside our matcher, the same run times a plain
 ``rapidfuzz.process.extractOne`` over the raw question strings, the naive baseline.
 
-Run: ``.venv/bin/python benchmarks/bench_match.py`` (``--sizes 100 1000`` to choose sizes).
+Run: ``.venv/bin/python -m benchmarks.bench_match`` (``--sizes 100 1000`` to choose sizes).
 """
 
 from __future__ import annotations

@@ -54,7 +54,14 @@ class InquiryRecorder(Protocol):
     """Stores an inquiry before the reply goes out; returns (inquiry id, ticket id or None)."""
 
     async def record(
-        self, person: Person, text: str, reply: Reply, *, channel: str, chat_id: str | None, update_id: int | None
+        self,
+        person: Person,
+        text: str,
+        reply: Reply,
+        *,
+        channel: str,
+        chat_id: str | None,
+        update_id: int | None,
     ) -> tuple[int | None, int | None]:
         """Persists the inquiry; opens a ticket when ``reply.needs_follow_up``."""
         ...
@@ -63,7 +70,9 @@ class InquiryRecorder(Protocol):
 class Assistant:
     """Answers questions from the knowledge base and records every inquiry."""
 
-    def __init__(self, knowledge: KnowledgeService, recorder: InquiryRecorder | None = None) -> None:
+    def __init__(
+        self, knowledge: KnowledgeService, recorder: InquiryRecorder | None = None
+    ) -> None:
         self.knowledge = knowledge
         self.recorder = recorder
 

@@ -12,6 +12,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,10 +24,11 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from bot.assistant import Assistant, Person
+from bot.cli_common import err, get_settings, knowledge_service, open_log, state
+from bot.cli_log import db_app, forget, inquiries_app, stats
 from bot.console import ConsoleChat, console_person
 from bot.evaluation import evaluate, load_eval_set
-from bot.formatting import PLAIN, render_answer
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings
 from bot.texts import texts
 from knowledge.loader import KnowledgeBaseError, load_knowledge_base
 from knowledge.matcher import Match, Outcome
@@ -35,11 +37,15 @@ from knowledge.service import KnowledgeService
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(help="人才政策咨询助手 talentbot: the talent office's policy assistant.", no_args_is_help=True)
+app = typer.Typer(
+    help="人才政策咨询助手 talentbot: the talent office's policy assistant.", no_args_is_help=True
+)
 kb_app = typer.Typer(help="Check and export the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-
-err = Console(stderr=True)
+app.add_typer(inquiries_app, name="inquiries")
+app.add_typer(db_app, name="db")
+app.command("stats")(stats)
+app.command("forget")(forget)
 
 
 class ExportFormat(StrEnum):
@@ -56,41 +62,17 @@ class Language(StrEnum):
     EN = "en"
 
 
-class _State:
-    settings_path: Path | None = None
-
-
 @app.callback()
 def _options(
     settings: Annotated[
-        Path | None, typer.Option("--settings", help="Settings file (default: $TALENTBOT_SETTINGS or ./settings.yaml).")
+        Path | None,
+        typer.Option(
+            "--settings", help="Settings file (default: $TALENTBOT_SETTINGS or ./settings.yaml)."
+        ),
     ] = None,
 ) -> None:
     """人才政策咨询助手 talentbot."""
-    _State.settings_path = settings
-
-
-def get_settings() -> Settings:
-    """Loads settings or exits with status 2 and the problems."""
-    try:
-        return load_settings(_State.settings_path)
-    except SettingsError as exc:
-        err.print(f"[red]Invalid settings[/red]\n{exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from exc
-
-
-def build_knowledge(settings: Settings) -> KnowledgeService:
-    """Loads the knowledge base or exits with status 1 listing its problems."""
-    service = KnowledgeService(
-        settings.knowledge.dir, seeds_dir=settings.knowledge.seeds_dir, config=settings.matching.to_config()
-    )
-    try:
-        service.load()
-    except KnowledgeBaseError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        raise typer.Exit(1) from exc
-    return service
+    state.settings_path = settings
 
 
 def _match_json(match: Match, elapsed_ms: float, settings: Settings) -> dict[str, object]:
@@ -108,21 +90,29 @@ def _match_json(match: Match, elapsed_ms: float, settings: Settings) -> dict[str
         "title": entry.title if entry else None,
         "score": round(match.score, 4) if match.outcome is not Outcome.SMALLTALK else None,
         "answer": kb_answer,
-        "suggestions": [{"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown],
+        "suggestions": [
+            {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown
+        ],
         "elapsed_ms": round(elapsed_ms, 3),
     }
 
 
 @app.command()
 def ask(
-    question: Annotated[list[str] | None, typer.Argument(help="Questions; none with --json reads stdin.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per question, per line.")] = False,
-    audience: Annotated[Audience | None, typer.Option(help="Break ties towards talent or enterprise.")] = None,
+    question: Annotated[
+        list[str] | None, typer.Argument(help="Questions; none with --json reads stdin.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per question, per line.")
+    ] = False,
+    audience: Annotated[
+        Audience | None, typer.Option(help="Break ties towards talent or enterprise.")
+    ] = None,
     lang: Annotated[Language, typer.Option(help="Interface language.")] = Language.ZH,
 ) -> None:
     """Answer questions from the knowledge base (without logging them)."""
     settings = get_settings()
-    service = build_knowledge(settings)
+    service = knowledge_service(settings)
     matcher = service.matcher
     office = settings.office.placeholders()
     t = texts(lang.value)
@@ -130,7 +120,7 @@ def ask(
         if not as_json:
             err.print("Give a question, or use --json to read questions from standard input.")
             raise typer.Exit(2)
-        lines = (line.rstrip("\n") for line in sys.stdin)
+        lines: Iterable[str] = (line.rstrip("\n") for line in sys.stdin)
     else:
         lines = iter(question)
     out = Console(highlight=False)
@@ -141,7 +131,9 @@ def ask(
         match = matcher.match(line, audience=audience)
         elapsed = (time.perf_counter() - started) * 1000
         if as_json:
-            sys.stdout.write(json.dumps(_match_json(match, elapsed, settings), ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(_match_json(match, elapsed, settings), ensure_ascii=False) + "\n"
+            )
             continue
         chat = ConsoleChat(Assistant(service), console_person(lang.value), t, office)
         reply = chat.render(Assistant(service).decide(Person("cli", audience=audience), line))
@@ -159,24 +151,34 @@ def chat(
 
 
 def _run_console(settings: Settings, language: str) -> None:
-    service = build_knowledge(settings)
-    t = texts(language)
-    conversation = ConsoleChat(Assistant(service), console_person(language), t, settings.office.placeholders())
-    if sys.stdin.isatty():
-        console = Console(highlight=False)
-        asyncio.run(
-            conversation.run_interactive(
+    service = knowledge_service(settings)
+    asyncio.run(_console(settings, service, language))
+
+
+async def _console(settings: Settings, service: KnowledgeService, language: str) -> None:
+    log = await open_log(settings)
+    try:
+        t = texts(language)
+        conversation = ConsoleChat(
+            Assistant(service, log), console_person(language), t, settings.office.placeholders()
+        )
+        if sys.stdin.isatty():
+            console = Console(highlight=False)
+            await conversation.run_interactive(
                 lambda label: Prompt.ask(f"[bold cyan]{label}[/]", console=console),
                 lambda text: console.print(Panel(text, expand=False), markup=False),
             )
-        )
-    else:
-        asyncio.run(conversation.run_lines(sys.stdin, sys.stdout))
+        else:
+            await conversation.run_lines(sys.stdin, sys.stdout)
+    finally:
+        await log.close()
 
 
 @app.command()
 def run(
-    lang: Annotated[Language, typer.Option(help="Console language when no token is set.")] = Language.ZH,
+    lang: Annotated[
+        Language, typer.Option(help="Console language when no token is set.")
+    ] = Language.ZH,
 ) -> None:
     """Run the main job: the Telegram bot when a token is set, otherwise the console chat."""
     settings = get_settings()
@@ -207,16 +209,20 @@ def kb_check() -> None:
     for entry in kb.entries:
         kinds[entry.kind.value] = kinds.get(entry.kind.value, 0) + 1
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
-    typer.echo(f"OK: {len(kb)} entries ({summary}), {len(kb.synonyms)} synonym groups, all quotes verbatim")
+    typer.echo(
+        f"OK: {len(kb)} entries ({summary}), {len(kb.synonyms)} synonym groups, all quotes verbatim"
+    )
 
 
 @kb_app.command("export")
 def kb_export(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="jsonl or csv.")] = ExportFormat.JSONL,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="jsonl or csv.")
+    ] = ExportFormat.JSONL,
 ) -> None:
     """Print every entry (id, title, category, audience, questions, answer) for review."""
     settings = get_settings()
-    kb = build_knowledge(settings).kb
+    kb = knowledge_service(settings).kb
     rows = [
         {
             "id": e.id,
@@ -235,19 +241,23 @@ def kb_export(
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "questions": "\n".join(row["questions"])})  # type: ignore[arg-type]
+        writer.writerow({**row, "questions": "\n".join(row["questions"])})
 
 
 @app.command("eval")
 def eval_command(
-    path: Annotated[Path, typer.Argument(help="Labelled questions (tests/eval/questions.yaml).", exists=True)],
+    path: Annotated[
+        Path, typer.Argument(help="Labelled questions (tests/eval/questions.yaml).", exists=True)
+    ],
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every miss.")] = False,
     min_top1: Annotated[float, typer.Option(help="Exit 1 below this top-1.")] = 0.0,
-    min_refusal: Annotated[float, typer.Option(help="Exit 1 below this out-of-scope refusal.")] = 0.0,
+    min_refusal: Annotated[
+        float, typer.Option(help="Exit 1 below this out-of-scope refusal.")
+    ] = 0.0,
 ) -> None:
     """Print top-1, top-3 and out-of-scope refusal of the matcher on a labelled set."""
     settings = get_settings()
-    matcher = build_knowledge(settings).matcher
+    matcher = knowledge_service(settings).matcher
     try:
         items = load_eval_set(path)
     except ValueError as exc:

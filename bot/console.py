@@ -19,14 +19,19 @@ from knowledge.schema import Audience
 
 __all__ = ["ConsoleChat", "console_person"]
 
-_ROLE_WORDS = {"人才": Audience.TALENT, "talent": Audience.TALENT, "企业": Audience.ENTERPRISE, "enterprise": Audience.ENTERPRISE}
+_ROLE_WORDS = {
+    "人才": Audience.TALENT,
+    "talent": Audience.TALENT,
+    "企业": Audience.ENTERPRISE,
+    "enterprise": Audience.ENTERPRISE,
+}
 
 
 def console_person(language: str) -> Person:
     """The person at this terminal."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
+    except Exception:
         user = "local"
     return Person(key=f"console:{user}", display_name=user, language=language)
 
@@ -34,7 +39,9 @@ def console_person(language: str) -> Person:
 class ConsoleChat:
     """One console conversation; ``say`` returns the text to print for a line typed."""
 
-    def __init__(self, assistant: Assistant, person: Person, t: Texts, office: dict[str, str]) -> None:
+    def __init__(
+        self, assistant: Assistant, person: Person, t: Texts, office: dict[str, str]
+    ) -> None:
         self.assistant = assistant
         self.person = person
         self.t = t
@@ -63,7 +70,9 @@ class ConsoleChat:
             role = _ROLE_WORDS.get(text.removeprefix("/role").strip().lower())
             if role is None:
                 return self.t.t("console.role_usage")
-            self.person = Person(self.person.key, self.person.display_name, role, self.person.language)
+            self.person = Person(
+                self.person.key, self.person.display_name, role, self.person.language
+            )
             return self.t.t("console.role_set", audience=self.t.t(f"audience.{role.value}"))
         if text.isdigit() and self._pending:
             number = int(text)
@@ -73,8 +82,12 @@ class ConsoleChat:
             self._pending = ()
             if entry is not None:
                 return render_answer(entry, self.assistant.knowledge.kb, self.t, self.office, PLAIN)
-        reply = await self.assistant.ask(self.person, text, channel="console", chat_id=self.person.key)
-        self._pending = tuple(e.id for e in reply.suggestions) if reply.outcome is Outcome.SUGGESTED else ()
+        reply = await self.assistant.ask(
+            self.person, text, channel="console", chat_id=self.person.key
+        )
+        self._pending = (
+            tuple(e.id for e in reply.suggestions) if reply.outcome is Outcome.SUGGESTED else ()
+        )
         return self.render(reply)
 
     async def run_lines(self, lines: Iterable[str], out: TextIO) -> None:
@@ -87,7 +100,9 @@ class ConsoleChat:
                 out.write(answer + "\n\n")
                 out.flush()
 
-    async def run_interactive(self, prompt: Callable[[str], str], show: Callable[[str], None]) -> None:
+    async def run_interactive(
+        self, prompt: Callable[[str], str], show: Callable[[str], None]
+    ) -> None:
         """Terminal mode: prompt, answer, repeat until /quit or end of input."""
         show(self.t.t("console.welcome"))
         while True:

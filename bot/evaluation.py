@@ -65,8 +65,12 @@ class EvalReport:
             "out_of_scope": self.out_of_scope,
             "top1": round(self.top1_rate, 4),
             "top3": round(self.top3_rate, 4),
-            "answered_right": round(self.answered_right / self.in_scope, 4) if self.in_scope else 0.0,
-            "answered_wrong": round(self.answered_wrong / self.in_scope, 4) if self.in_scope else 0.0,
+            "answered_right": round(self.answered_right / self.in_scope, 4)
+            if self.in_scope
+            else 0.0,
+            "answered_wrong": round(self.answered_wrong / self.in_scope, 4)
+            if self.in_scope
+            else 0.0,
             "refusal": round(self.refusal_rate, 4),
             "p50_ms": round(statistics.median(lat), 3),
             "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 3),
@@ -96,14 +100,18 @@ def evaluate(matcher: Matcher, items: list[EvalItem]) -> EvalReport:
         started = time.perf_counter()
         match = matcher.match(item.question, audience=item.audience)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
-        shown = [c.entry.id for c in match.candidates] if match.outcome is not Outcome.UNMATCHED else []
+        shown = (
+            [c.entry.id for c in match.candidates] if match.outcome is not Outcome.UNMATCHED else []
+        )
         best = shown[0] if shown else None
         if item.expect is None:
             report.out_of_scope += 1
             if match.outcome in (Outcome.UNMATCHED, Outcome.SMALLTALK):
                 report.refused += 1
             else:
-                report.misses.append(f"OUT  {item.question!r} -> {match.outcome.value} {best} {match.score:.3f}")
+                report.misses.append(
+                    f"OUT  {item.question!r} -> {match.outcome.value} {best} {match.score:.3f}"
+                )
             continue
         report.in_scope += 1
         if best == item.expect:

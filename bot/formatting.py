@@ -14,7 +14,15 @@ from bot.texts import Texts
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Entry
 
-__all__ = ["Markup", "PLAIN", "HTML", "fill_placeholders", "render_answer", "render_suggestions", "split_message"]
+__all__ = [
+    "HTML",
+    "PLAIN",
+    "Markup",
+    "fill_placeholders",
+    "render_answer",
+    "render_suggestions",
+    "split_message",
+]
 
 TELEGRAM_LIMIT = 4096
 
@@ -47,13 +55,19 @@ def fill_placeholders(text: str, office: Mapping[str, str]) -> str:
     return text.format_map(dict(office))
 
 
-def render_answer(entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str, str], markup: Markup) -> str:
+def render_answer(
+    entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str, str], markup: Markup
+) -> str:
     """The full answer to show for ``entry``: title, answer, details, channels, source."""
     parts = [markup.bold(entry.title), markup.escape(fill_placeholders(entry.answer, office))]
     if entry.eligibility:
-        parts.append(f"{markup.bold(t.t('answer.eligibility'))} {markup.escape(fill_placeholders(entry.eligibility, office))}")
+        parts.append(
+            f"{markup.bold(t.t('answer.eligibility'))} {markup.escape(fill_placeholders(entry.eligibility, office))}"
+        )
     if entry.how_to_apply:
-        parts.append(f"{markup.bold(t.t('answer.how_to_apply'))} {markup.escape(fill_placeholders(entry.how_to_apply, office))}")
+        parts.append(
+            f"{markup.bold(t.t('answer.how_to_apply'))} {markup.escape(fill_placeholders(entry.how_to_apply, office))}"
+        )
     channels = [kb.get(c) for c in entry.channels]
     names = [c.title for c in channels if c is not None]
     if names:
@@ -65,11 +79,17 @@ def render_answer(entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str
     return "\n\n".join(parts)
 
 
-def render_suggestions(entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool) -> str:
-    """"Did you mean" with the candidate titles (numbered for the console)."""
+def render_suggestions(
+    entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool
+) -> str:
+    """ "Did you mean" with the candidate titles (numbered for the console)."""
     lines = [markup.escape(t.t("suggest.header"))]
     for number, entry in enumerate(entries, start=1):
-        lines.append(f"{number}. {markup.escape(entry.title)}" if numbered else f"• {markup.escape(entry.title)}")
+        lines.append(
+            f"{number}. {markup.escape(entry.title)}"
+            if numbered
+            else f"• {markup.escape(entry.title)}"
+        )
     if numbered:
         lines.append(markup.escape(t.t("suggest.pick")))
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -169,7 +169,9 @@ def _describe(exc: ValidationError, located: Located | None) -> str:
         if env in os.environ or (loc and _env_name(loc[:1]) in os.environ):
             lines.append(f"environment {env}: {key}: {message}")
         elif located is not None and loc and loc[0] in (located.data or {}):
-            lines.append(f"{located.file}:{located.line_of(tuple(str(p) for p in loc))}: {key}: {message}")
+            lines.append(
+                f"{located.file}:{located.line_of(tuple(str(p) for p in loc))}: {key}: {message}"
+            )
         else:
             lines.append(f"settings: {key}: {message}")
     return "\n".join(lines)
@@ -182,7 +184,13 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             setattr(settings.knowledge, attr, (base / value).resolve())
     url = settings.database.url
     prefix, sep, rest = url.partition(":///")
-    if sep and prefix.startswith("sqlite") and rest and not rest.startswith("/") and rest != ":memory:":
+    if (
+        sep
+        and prefix.startswith("sqlite")
+        and rest
+        and not rest.startswith("/")
+        and rest != ":memory:"
+    ):
         settings.database.url = f"{prefix}:///{(base / rest).resolve()}"
     return settings
 

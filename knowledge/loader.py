@@ -66,7 +66,9 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _pydantic_problems(exc: ValidationError, located: Located, base: tuple[str | int, ...]) -> list[Problem]:
+def _pydantic_problems(
+    exc: ValidationError, located: Located, base: tuple[str | int, ...]
+) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -90,7 +92,10 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> Located | None:
 
 
 def _load_entries(
-    files: Iterable[Path], root: Path, problems: list[Problem], where: dict[str, tuple[Located, int]]
+    files: Iterable[Path],
+    root: Path,
+    problems: list[Problem],
+    where: dict[str, tuple[Located, int]],
 ) -> tuple[list[Entry], dict[str, tuple[str, int]]]:
     entries: list[Entry] = []
     origin: dict[str, tuple[str, int]] = {}
@@ -104,7 +109,9 @@ def _load_entries(
         for index, raw in enumerate(located.data):
             line = located.line_of((index,))
             if not isinstance(raw, dict):
-                problems.append(Problem(located.file, line, f"[{index}]", "an entry must be a mapping"))
+                problems.append(
+                    Problem(located.file, line, f"[{index}]", "an entry must be a mapping")
+                )
                 continue
             try:
                 entry = Entry.model_validate(raw)
@@ -114,8 +121,12 @@ def _load_entries(
             if entry.id in origin:
                 first_file, first_line = origin[entry.id]
                 problems.append(
-                    Problem(located.file, located.line_of((index, "id")), "id",
-                            f"duplicate id {entry.id!r} (first at {first_file}:{first_line})")
+                    Problem(
+                        located.file,
+                        located.line_of((index, "id")),
+                        "id",
+                        f"duplicate id {entry.id!r} (first at {first_file}:{first_line})",
+                    )
                 )
                 continue
             origin[entry.id] = (located.file, located.line_of((index, "id")))
@@ -131,7 +142,9 @@ def _load_synonyms(path: Path, root: Path, problems: list[Problem]) -> dict[str,
     if located is None or located.data is None:
         return {}
     if not isinstance(located.data, dict):
-        problems.append(Problem(located.file, 1, "file", "must map a KB term to a list of variants"))
+        problems.append(
+            Problem(located.file, 1, "file", "must map a KB term to a list of variants")
+        )
         return {}
     result: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
@@ -140,14 +153,21 @@ def _load_synonyms(path: Path, root: Path, problems: list[Problem]) -> dict[str,
         if not isinstance(term, str) or not term.strip():
             problems.append(Problem(located.file, line, str(term), "a term must be text"))
             continue
-        if not isinstance(variants, list) or not all(isinstance(v, str) and v.strip() for v in variants):
+        if not isinstance(variants, list) or not all(
+            isinstance(v, str) and v.strip() for v in variants
+        ):
             problems.append(Problem(located.file, line, term, "variants must be a list of text"))
             continue
         for variant in variants:
             key = variant.strip().lower()
             if key in owner and owner[key] != term:
                 problems.append(
-                    Problem(located.file, line, term, f"variant {variant!r} already maps to {owner[key]!r}")
+                    Problem(
+                        located.file,
+                        line,
+                        term,
+                        f"variant {variant!r} already maps to {owner[key]!r}",
+                    )
                 )
             owner[key] = term
         result[term] = tuple(v.strip() for v in variants)
@@ -205,44 +225,70 @@ def _cross_check(
             target = by_id.get(channel)
             at = line("channels", number)
             if target is None:
-                problems.append(Problem(file, at, f"channels.{number}", f"unknown channel id {channel!r}"))
+                problems.append(
+                    Problem(file, at, f"channels.{number}", f"unknown channel id {channel!r}")
+                )
             elif target.kind is not Kind.CHANNEL:
-                problems.append(Problem(file, at, f"channels.{number}", f"{channel!r} is not a kind: channel entry"))
+                problems.append(
+                    Problem(
+                        file, at, f"channels.{number}", f"{channel!r} is not a kind: channel entry"
+                    )
+                )
         for number, question in enumerate(entry.questions):
             key = "".join(question.split()).lower()
             if key in seen_questions and seen_questions[key] != entry.id:
                 problems.append(
-                    Problem(file, line("questions", number), f"questions.{number}",
-                            f"{question!r} is also a question of {seen_questions[key]!r}")
+                    Problem(
+                        file,
+                        line("questions", number),
+                        f"questions.{number}",
+                        f"{question!r} is also a question of {seen_questions[key]!r}",
+                    )
                 )
             seen_questions.setdefault(key, entry.id)
         for number, source in enumerate(entry.sources):
             field_name = f"sources.{number}"
             if source.file not in documents:
                 problems.append(
-                    Problem(file, line("sources", number, "file"), f"{field_name}.file",
-                            f"unknown source document {source.file!r}")
+                    Problem(
+                        file,
+                        line("sources", number, "file"),
+                        f"{field_name}.file",
+                        f"unknown source document {source.file!r}",
+                    )
                 )
                 continue
             if seeds_dir is None:
                 continue
             if source.file not in seed_text:
                 seed_path = seeds_dir / source.file
-                seed_text[source.file] = seed_path.read_text(encoding="utf-8") if seed_path.exists() else None
+                seed_text[source.file] = (
+                    seed_path.read_text(encoding="utf-8") if seed_path.exists() else None
+                )
             text = seed_text[source.file]
             if text is None:
                 problems.append(
-                    Problem(file, line("sources", number, "file"), f"{field_name}.file",
-                            f"{seeds_dir / source.file} not found")
+                    Problem(
+                        file,
+                        line("sources", number, "file"),
+                        f"{field_name}.file",
+                        f"{seeds_dir / source.file} not found",
+                    )
                 )
             elif source.quote not in text:
                 problems.append(
-                    Problem(file, line("sources", number, "quote"), f"{field_name}.quote",
-                            f"not verbatim in {source.file}: {source.quote!r}")
+                    Problem(
+                        file,
+                        line("sources", number, "quote"),
+                        f"{field_name}.quote",
+                        f"not verbatim in {source.file}: {source.quote!r}",
+                    )
                 )
 
 
-def load_knowledge_base(kb_dir: Path = DEFAULT_KB_DIR, *, seeds_dir: Path | None = None) -> KnowledgeBase:
+def load_knowledge_base(
+    kb_dir: Path = DEFAULT_KB_DIR, *, seeds_dir: Path | None = None
+) -> KnowledgeBase:
     """Loads ``kb_dir``; checks quotes against ``seeds_dir`` when given.
 
     Raises:

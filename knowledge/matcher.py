@@ -37,15 +37,245 @@ __all__ = ["Candidate", "Match", "MatchConfig", "Matcher", "Outcome"]
 jieba.setLogLevel(logging.WARNING)
 
 STOPWORDS = frozenset(
-    """
-    的 了 吗 呢 吧 啊 呀 哦 嘛 么 我 我们 你 你们 您 他 她 它 咱 咱们 是 在 有 和 与 及 或 或者 也 都 就 还 又 把 被 给 让
-    对 从 向 到 去 来 这 那 这个 那个 这些 那些 哪 哪个 哪些 哪里 哪儿 什么 啥 怎么 怎么样 怎样 如何 怎么办 咋 咋办 咋样
-    为什么 为啥 多少 几 多 能 能不能 可以 可不可以 可否 会 要 想 需要 需不需要 应该 得 没 没有 有没有 是不是 是否 不
-    吗 一下 一些 一点 个 请 请问 问 问问 知道 了解 告诉 下 上 里 中 些 等 之 其 以 及其 并 而 但 但是 如果 的话 时候
-    现在 目前 今年 具体 相关 方面 情况 问题 事 事情 东西 一 个人 自己 人家 已经 刚 刚刚 能否 呢 嗯 好 好的 行 这边 那边
-    how do does did i me my we our you your is are am was were be can could would should will what which where when who
-    whom why the a an to for of in on at by with about any there this that it please tell know want need get
-    """.split()
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "哦",
+        "嘛",
+        "么",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "您",
+        "他",
+        "她",
+        "它",
+        "咱",
+        "咱们",
+        "是",
+        "在",
+        "有",
+        "和",
+        "与",
+        "及",
+        "或",
+        "或者",
+        "也",
+        "都",
+        "就",
+        "还",
+        "又",
+        "把",
+        "被",
+        "给",
+        "让",
+        "对",
+        "从",
+        "向",
+        "到",
+        "去",
+        "来",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "这些",
+        "那些",
+        "哪",
+        "哪个",
+        "哪些",
+        "哪里",
+        "哪儿",
+        "什么",
+        "啥",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "怎么办",
+        "咋",
+        "咋办",
+        "咋样",
+        "为什么",
+        "为啥",
+        "多少",
+        "几",
+        "多",
+        "能",
+        "能不能",
+        "可以",
+        "可不可以",
+        "可否",
+        "会",
+        "要",
+        "想",
+        "需要",
+        "需不需要",
+        "应该",
+        "得",
+        "没",
+        "没有",
+        "有没有",
+        "是不是",
+        "是否",
+        "不",
+        "吗",
+        "一下",
+        "一些",
+        "一点",
+        "个",
+        "请",
+        "请问",
+        "问",
+        "问问",
+        "知道",
+        "了解",
+        "告诉",
+        "下",
+        "上",
+        "里",
+        "中",
+        "些",
+        "等",
+        "之",
+        "其",
+        "以",
+        "及其",
+        "并",
+        "而",
+        "但",
+        "但是",
+        "如果",
+        "的话",
+        "时候",
+        "现在",
+        "目前",
+        "今年",
+        "具体",
+        "相关",
+        "方面",
+        "情况",
+        "问题",
+        "事",
+        "事情",
+        "东西",
+        "一",
+        "个人",
+        "自己",
+        "人家",
+        "已经",
+        "刚",
+        "刚刚",
+        "能否",
+        "呢",
+        "嗯",
+        "好",
+        "好的",
+        "行",
+        "这边",
+        "那边",
+        "how",
+        "do",
+        "does",
+        "did",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "what",
+        "which",
+        "where",
+        "when",
+        "who",
+        "whom",
+        "why",
+        "the",
+        "a",
+        "an",
+        "to",
+        "for",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "about",
+        "any",
+        "there",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "please",
+        "tell",
+        "know",
+        "want",
+        "wants",
+        "need",
+        "needs",
+        "get",
+        "got",
+        "have",
+        "has",
+        "had",
+        "as",
+        "if",
+        "so",
+        "and",
+        "or",
+        "not",
+        "no",
+        "yes",
+        "here",
+        "they",
+        "them",
+        "their",
+        "from",
+        "into",
+        "some",
+        "more",
+        "most",
+        "also",
+        "just",
+        "like",
+        "much",
+        "many",
+        "there's",
+        "what's",
+        "i'm",
+        "it's",
+        "anyone",
+        "someone",
+        "something",
+        "up",
+        "out",
+    ]
 )
 """Words that say how a question is asked, not what it is about."""
 
@@ -68,10 +298,12 @@ class MatchConfig:
     margin: float = 0.06
     max_suggestions: int = 3
     word_weight: float = 0.5
+    phrase_weight: float = 0.3
     bigram_weight: float = 0.2
     fuzzy_weight: float = 0.3
     unknown_word_factor: float = 1.0
-    rerank_depth: int = 12
+    unknown_function_word_factor: float = 0.3
+    rerank_depth: int = 20
     audience_bonus: float = 0.03
 
 
@@ -96,7 +328,11 @@ class Match:
     @property
     def entry(self) -> Entry | None:
         """The answered entry, if the outcome is ``answered``."""
-        return self.candidates[0].entry if self.outcome is Outcome.ANSWERED and self.candidates else None
+        return (
+            self.candidates[0].entry
+            if self.outcome is Outcome.ANSWERED and self.candidates
+            else None
+        )
 
     @property
     def score(self) -> float:
@@ -110,10 +346,36 @@ class _Doc:
     words: set[str] = field(default_factory=set)
     bigrams: set[str] = field(default_factory=set)
     phrases: list[str] = field(default_factory=list)
+    phrase_terms: list[tuple[frozenset[str], float]] = field(default_factory=list)
 
 
 _tokenizer_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
+_pos_tags: dict[str, str] | None = None
+
+CONTENT_TAGS = frozenset({"vn", "an", "j", "nz", "eng", "i", "l"})
+"""jieba part-of-speech tags (besides every noun tag ``n*``) of words that name a topic."""
+
+
+def _jieba_pos_tags() -> dict[str, str]:
+    """jieba's dictionary part-of-speech tags, read once (a word -> tag table)."""
+    global _pos_tags
+    with _tokenizer_lock:
+        if _pos_tags is None:
+            table: dict[str, str] = {}
+            with jieba.get_dict_file() as handle:
+                for raw in handle:
+                    parts = raw.decode("utf-8").split()
+                    if len(parts) == 3:
+                        table[parts[0]] = parts[2]
+            _pos_tags = table
+        return _pos_tags
+
+
+def _names_a_topic(word: str, tags: dict[str, str]) -> bool:
+    """True for nouns and for words jieba does not know (usually specific compounds)."""
+    tag = tags.get(word)
+    return tag is None or tag.startswith("n") or tag in CONTENT_TAGS
 
 
 def _new_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
@@ -157,23 +419,34 @@ class Matcher:
             terms.update(clean(v) for v in variants if not v.isascii())
         self.normalizer = Normalizer(kb.synonyms, protected=terms)
         self._tokenizer = _new_tokenizer(t for t in terms if " " not in t)
+        self._pos = _jieba_pos_tags()
         self._smalltalk = {
-            self.normalizer.normalize(p) or clean(p): intent.id for intent in kb.smalltalk for p in intent.patterns
+            self.normalizer.normalize(p) or clean(p): intent.id
+            for intent in kb.smalltalk
+            for p in intent.patterns
         }
-        self._smalltalk.update({clean(p): intent.id for intent in kb.smalltalk for p in intent.patterns})
+        self._smalltalk.update(
+            {clean(p): intent.id for intent in kb.smalltalk for p in intent.patterns}
+        )
         self._docs: list[_Doc] = []
         for entry in kb.entries:
             doc = _Doc(entry)
-            for text in (entry.title, *entry.questions, *entry.keywords):
+            for number, text in enumerate((entry.title, *entry.questions, *entry.keywords)):
                 normalized = self.normalizer.normalize(text)
                 doc.words.update(self.words(normalized))
                 doc.bigrams.update(_bigrams(normalized))
-            doc.phrases = [self.normalizer.normalize(q) for q in (entry.title, *entry.questions)]
+                if number <= len(entry.questions):
+                    doc.phrases.append(normalized)
             self._docs.append(doc)
         self._word_idf, self._word_postings = self._index(d.words for d in self._docs)
+        for doc in self._docs:
+            for phrase in doc.phrases:
+                phrase_words = frozenset(self.words(phrase))
+                doc.phrase_terms.append(
+                    (phrase_words, sum(self._word_idf[t] for t in phrase_words))
+                )
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
-        count = len(self._docs)
-        self._unknown_idf = math.log((count + 1) / 0.5) * self.config.unknown_word_factor
+        self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
 
     @staticmethod
     def _index(term_sets: Iterable[set[str]]) -> tuple[dict[str, float], dict[str, list[int]]]:
@@ -200,7 +473,12 @@ class Matcher:
         for term in terms:
             weight = idf.get(term)
             if weight is None:
-                weight = self._unknown_idf * (0.35 if len(term) == 1 else 1.0)
+                factor = self.config.unknown_word_factor
+                if len(term) == 1 or term.isascii():
+                    factor *= 0.35
+                elif not _names_a_topic(term, self._pos):
+                    factor *= self.config.unknown_function_word_factor
+                weight = self._unseen_idf * factor
             weights[term] = weight
         return weights
 
@@ -235,21 +513,38 @@ class Matcher:
         if not word_scores and not bigram_scores:
             return Match(Outcome.UNMATCHED, text, normalized)
         lexical = {
-            doc: cfg.word_weight * word_scores.get(doc, 0.0) + cfg.bigram_weight * bigram_scores.get(doc, 0.0)
+            doc: cfg.word_weight * word_scores.get(doc, 0.0)
+            + cfg.bigram_weight * bigram_scores.get(doc, 0.0)
             for doc in word_scores.keys() | bigram_scores.keys()
         }
         shortlist = sorted(lexical, key=lexical.__getitem__, reverse=True)[: cfg.rerank_depth]
         wanted = Audience(audience) if audience else None
         ranked = []
+        query_total = sum(word_weights.values())
         for doc_no in shortlist:
             doc = self._docs[doc_no]
             similarity = max(fuzz.ratio(normalized, phrase) for phrase in doc.phrases) / 100
-            score = lexical[doc_no] + cfg.fuzzy_weight * similarity
+            closeness = self._closest_phrase(word_weights, query_total, doc)
+            score = lexical[doc_no] + cfg.phrase_weight * closeness + cfg.fuzzy_weight * similarity
             if wanted is not None and doc.entry.audience in (wanted, Audience.BOTH):
                 score += cfg.audience_bonus
             ranked.append(Candidate(doc.entry, round(min(score, 1.0), 4)))
         ranked.sort(key=lambda c: c.score, reverse=True)
         return self._verdict(text, normalized, ranked)
+
+    @staticmethod
+    def _closest_phrase(weights: dict[str, float], total: float, doc: _Doc) -> float:
+        """Weighted Dice overlap with the entry's closest example question, in [0, 1].
+
+        Coverage alone favours broad entries whose many questions mention every word; Dice
+        also asks how much of one real question the person's words account for.
+        """
+        best = 0.0
+        for terms, phrase_total in doc.phrase_terms:
+            shared = sum(weights[t] for t in terms if t in weights)
+            if shared:
+                best = max(best, 2 * shared / (total + phrase_total))
+        return best
 
     def _verdict(self, text: str, normalized: str, ranked: Sequence[Candidate]) -> Match:
         cfg = self.config
@@ -257,7 +552,9 @@ class Matcher:
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         if best.score >= cfg.answer_threshold and best.score - runner_up >= cfg.margin:
             return Match(Outcome.ANSWERED, text, normalized, tuple(ranked[: cfg.max_suggestions]))
-        suggestions = tuple(c for c in ranked[: cfg.max_suggestions] if c.score >= cfg.suggest_threshold)
+        suggestions = tuple(
+            c for c in ranked[: cfg.max_suggestions] if c.score >= cfg.suggest_threshold
+        )
         if suggestions:
             return Match(Outcome.SUGGESTED, text, normalized, suggestions)
         return Match(Outcome.UNMATCHED, text, normalized, tuple(ranked[: cfg.max_suggestions]))

@@ -118,12 +118,20 @@ class Entry(BaseModel):
     kind: Kind
     audience: Audience
     category: Category
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=MAX_TITLE)]
+    title: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=MAX_TITLE)
+    ]
     questions: Annotated[list[ShortText], Field(min_length=5)]
     keywords: Annotated[list[ShortText], Field(min_length=1)]
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=MAX_ANSWER)]
-    eligibility: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DETAIL)] | None = None
-    how_to_apply: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DETAIL)] | None = None
+    answer: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=10, max_length=MAX_ANSWER)
+    ]
+    eligibility: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DETAIL)] | None
+    ) = None
+    how_to_apply: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DETAIL)] | None
+    ) = None
     channels: list[EntryId] = Field(default_factory=list)
     sources: Annotated[list[Source], Field(min_length=1)]
 
@@ -150,4 +158,3 @@ class SmalltalkIntent(BaseModel):
 
     id: EntryId
     patterns: Annotated[list[ShortText], Field(min_length=1)]
-

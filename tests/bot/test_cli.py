@@ -16,7 +16,9 @@ from knowledge.loader import KnowledgeBase
 from tests.kbfactory import copy_real_kb
 
 
-def talentbot(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def talentbot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs ``python -m bot ARGS`` from the project root."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
     full_env.update(env or {})
@@ -39,7 +41,14 @@ def test_ask_json_reads_stdin_and_prints_one_object_per_line_in_order() -> None:
     assert [r["question"] for r in rows] == ["人才公寓怎么申请", "公积金怎么提取", "你好"]
     assert [r["outcome"] for r in rows] == ["answered", "unmatched", "smalltalk"]
     assert list(rows[0]) == [
-        "question", "outcome", "entry_id", "title", "score", "answer", "suggestions", "elapsed_ms"
+        "question",
+        "outcome",
+        "entry_id",
+        "title",
+        "score",
+        "answer",
+        "suggestions",
+        "elapsed_ms",
     ]
     assert rows[0]["entry_id"] == "housing-talent-apartment"
     assert "人才公寓" in rows[0]["answer"]
@@ -91,7 +100,10 @@ def test_kb_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     result = talentbot("kb", "check", env={"TALENTBOT_KNOWLEDGE__DIR": str(kb_dir)})
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert any(line.startswith("kb/entries/housing.yaml:") and ": kind: Input should be" in line for line in lines)
+    assert any(
+        line.startswith("kb/entries/housing.yaml:") and ": kind: Input should be" in line
+        for line in lines
+    )
     assert any(line.startswith("kb/entries/zz.yaml:3: yaml:") for line in lines)
     assert "2 problem(s)" in result.stderr
 
@@ -116,7 +128,9 @@ def test_kb_export_jsonl_and_csv_list_every_entry(kb: KnowledgeBase) -> None:
 
 
 def test_eval_prints_the_figures_and_gates_on_them() -> None:
-    result = talentbot("eval", "tests/eval/questions.yaml", "--min-top1", "0.9", "--min-refusal", "0.9")
+    result = talentbot(
+        "eval", "tests/eval/questions.yaml", "--min-top1", "0.9", "--min-refusal", "0.9"
+    )
     assert result.returncode == 0, result.stdout
     for metric in ("top1", "top3", "refusal", "p99_ms"):
         assert metric in result.stdout

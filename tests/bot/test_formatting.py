@@ -9,7 +9,12 @@ from bot.texts import texts
 from knowledge.loader import load_knowledge_base
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
 
-OFFICE = {"office_name": "人才办", "office_phone": "<0730>", "office_address": "A&B", "office_hours": "9-5"}
+OFFICE = {
+    "office_name": "人才办",
+    "office_phone": "<0730>",
+    "office_address": "A&B",
+    "office_hours": "9-5",
+}
 
 
 def test_an_answer_shows_title_text_channels_and_source(tmp_path: Path, seeds_dir: Path) -> None:

@@ -33,25 +33,36 @@ def test_environment_overrides_one_key_and_keeps_the_rest_of_the_section(
     assert settings.matching.margin == 0.2
 
 
-def test_talentbot_settings_names_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_talentbot_settings_names_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write(tmp_path, "office:\n  phone: 0730-0000000\n")
     monkeypatch.setenv("TALENTBOT_SETTINGS", str(path))
     assert load_settings().office.phone == "0730-0000000"
 
 
 def test_unknown_keys_and_bad_values_name_file_line_and_key(tmp_path: Path) -> None:
-    path = write(tmp_path, "matching:\n  answer_threshold: 2\n  threshhold: 1\nstaff:\n  digest_time: '25:00'\n")
+    path = write(
+        tmp_path,
+        "matching:\n  answer_threshold: 2\n  threshhold: 1\nstaff:\n  digest_time: '25:00'\n",
+    )
     with pytest.raises(SettingsError) as caught:
         load_settings(path)
     message = str(caught.value)
-    assert f"{path}:2: matching.answer_threshold: Input should be less than or equal to 1" in message
+    assert (
+        f"{path}:2: matching.answer_threshold: Input should be less than or equal to 1" in message
+    )
     assert f"{path}:3: matching.threshhold: unknown key" in message
     assert f"{path}:5: staff.digest_time: String should match pattern" in message
 
 
-def test_a_bad_environment_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_environment_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TALENTBOT_MATCHING__MARGIN", "lots")
-    with pytest.raises(SettingsError, match=r"environment TALENTBOT_MATCHING__MARGIN: matching.margin"):
+    with pytest.raises(
+        SettingsError, match=r"environment TALENTBOT_MATCHING__MARGIN: matching.margin"
+    ):
         load_settings(write(tmp_path, "{}\n"))
 
 
@@ -64,11 +75,15 @@ def test_broken_yaml_and_missing_files_are_clear(tmp_path: Path) -> None:
 
 def test_thresholds_must_be_ordered(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="suggest_threshold must not exceed answer_threshold"):
-        load_settings(write(tmp_path, "matching:\n  answer_threshold: 0.3\n  suggest_threshold: 0.5\n"))
+        load_settings(
+            write(tmp_path, "matching:\n  answer_threshold: 0.3\n  suggest_threshold: 0.5\n")
+        )
 
 
 def test_relative_paths_are_relative_to_the_settings_file(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, "knowledge:\n  dir: kb\ndatabase:\n  url: sqlite+aiosqlite:///x.db\n"))
+    settings = load_settings(
+        write(tmp_path, "knowledge:\n  dir: kb\ndatabase:\n  url: sqlite+aiosqlite:///x.db\n")
+    )
     assert settings.knowledge.dir == tmp_path / "kb"
     assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
 

@@ -32,7 +32,9 @@ def test_broken_yaml_names_file_and_line(tmp_path: Path, seeds_dir: Path) -> Non
     assert ": yaml: " in problems[0]
 
 
-def test_an_unknown_field_and_a_missing_field_are_reported_with_their_lines(tmp_path: Path, seeds_dir: Path) -> None:
+def test_an_unknown_field_and_a_missing_field_are_reported_with_their_lines(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
     bad = APARTMENT.replace("  keywords: [人才公寓, 公寓]\n", "  keywrods: [人才公寓]\n")
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
     assert "kb/entries/main.yaml:18: keywrods: unknown field" in problems
@@ -41,31 +43,48 @@ def test_an_unknown_field_and_a_missing_field_are_reported_with_their_lines(tmp_
 
 def test_too_few_questions_and_a_long_answer_are_rejected(tmp_path: Path, seeds_dir: Path) -> None:
     bad = APARTMENT.replace(
-        "[人才公寓怎么申请, 有没有人才公寓, 人才公寓谁管, 公寓能住多久, 来了没地方住]", "[人才公寓怎么申请]"
+        "[人才公寓怎么申请, 有没有人才公寓, 人才公寓谁管, 公寓能住多久, 来了没地方住]",
+        "[人才公寓怎么申请]",
     ).replace("区里建设由区人才服务中心管理的人才公寓。", "很长" * 260)
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
     assert any(p.startswith("kb/entries/main.yaml:17: questions:") for p in problems)
-    assert any(p.startswith("kb/entries/main.yaml:19: answer: String should have at most 500") for p in problems)
+    assert any(
+        p.startswith("kb/entries/main.yaml:19: answer: String should have at most 500")
+        for p in problems
+    )
 
 
 def test_duplicate_ids_point_to_the_first_one(tmp_path: Path, seeds_dir: Path) -> None:
     twin = APARTMENT.replace("有没有人才公寓", "人才公寓有吗").replace("人才公寓谁管", "公寓谁负责")
-    twin = twin.replace("公寓能住多久", "住多久").replace("来了没地方住", "没房住").replace("人才公寓怎么申请", "申请公寓")
+    twin = (
+        twin.replace("公寓能住多久", "住多久")
+        .replace("来了没地方住", "没房住")
+        .replace("人才公寓怎么申请", "申请公寓")
+    )
     problems = problems_of(write_kb(tmp_path, CHANNEL + APARTMENT + twin), seeds_dir)
     assert problems == [
         "kb/entries/main.yaml:24: id: duplicate id 'housing-apartment' (first at kb/entries/main.yaml:12)"
     ]
 
 
-def test_unknown_channels_and_non_channel_targets_are_reported(tmp_path: Path, seeds_dir: Path) -> None:
+def test_unknown_channels_and_non_channel_targets_are_reported(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
     bad = APARTMENT.replace("channels: [ch-window]", "channels: [ch-nowhere, housing-apartment]")
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
     assert "kb/entries/main.yaml:20: channels.0: unknown channel id 'ch-nowhere'" in problems
-    assert "kb/entries/main.yaml:20: channels.1: 'housing-apartment' is not a kind: channel entry" in problems
+    assert (
+        "kb/entries/main.yaml:20: channels.1: 'housing-apartment' is not a kind: channel entry"
+        in problems
+    )
 
 
-def test_a_quote_that_is_not_verbatim_in_its_source_is_reported(tmp_path: Path, seeds_dir: Path) -> None:
-    bad = APARTMENT.replace("quote: 由区人才服务中心管理的人才公寓", "quote: 由区人才服务中心管理的人才宿舍")
+def test_a_quote_that_is_not_verbatim_in_its_source_is_reported(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    bad = APARTMENT.replace(
+        "quote: 由区人才服务中心管理的人才公寓", "quote: 由区人才服务中心管理的人才宿舍"
+    )
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
     assert problems == [
         "kb/entries/main.yaml:23: sources.0.quote: not verbatim in 001_2094e51072598db3.txt: '由区人才服务中心管理的人才宿舍'"
@@ -76,33 +95,47 @@ def test_an_unknown_placeholder_is_reported(tmp_path: Path, seeds_dir: Path) -> 
     bad = APARTMENT.replace("人才公寓。", "人才公寓，电话 {hotline}。")
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
     assert len(problems) == 1
-    assert problems[0].startswith("kb/entries/main.yaml:19: answer: Value error, unknown placeholder {hotline}")
+    assert problems[0].startswith(
+        "kb/entries/main.yaml:19: answer: Value error, unknown placeholder {hotline}"
+    )
 
 
 def test_an_unknown_source_document_is_reported(tmp_path: Path, seeds_dir: Path) -> None:
     bad = APARTMENT.replace("file: 001_2094e51072598db3.txt", "file: 009_0000000000000000.txt")
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
-    assert problems == ["kb/entries/main.yaml:22: sources.0.file: unknown source document '009_0000000000000000.txt'"]
+    assert problems == [
+        "kb/entries/main.yaml:22: sources.0.file: unknown source document '009_0000000000000000.txt'"
+    ]
 
 
 def test_a_question_used_by_two_entries_is_reported(tmp_path: Path, seeds_dir: Path) -> None:
     bad = APARTMENT.replace("来了没地方住", "窗口在哪")
     problems = problems_of(write_kb(tmp_path, CHANNEL + bad), seeds_dir)
-    assert problems == ["kb/entries/main.yaml:17: questions.4: '窗口在哪' is also a question of 'ch-window'"]
+    assert problems == [
+        "kb/entries/main.yaml:17: questions.4: '窗口在哪' is also a question of 'ch-window'"
+    ]
 
 
 def test_bad_synonyms_are_reported(tmp_path: Path, seeds_dir: Path) -> None:
-    kb_dir = write_kb(tmp_path, CHANNEL + APARTMENT, extra_files={"synonyms.yaml": "人才公寓: [人才房]\n配偶: 老婆\n住房: [人才房]\n"})
+    kb_dir = write_kb(
+        tmp_path,
+        CHANNEL + APARTMENT,
+        extra_files={"synonyms.yaml": "人才公寓: [人才房]\n配偶: 老婆\n住房: [人才房]\n"},
+    )
     problems = problems_of(kb_dir, seeds_dir)
     assert "kb/synonyms.yaml:2: 配偶: variants must be a list of text" in problems
     assert "kb/synonyms.yaml:3: 住房: variant '人才房' already maps to '人才公寓'" in problems
 
 
-def test_a_failed_reload_keeps_the_last_good_knowledge_base(tmp_path: Path, seeds_dir: Path) -> None:
+def test_a_failed_reload_keeps_the_last_good_knowledge_base(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
     kb_dir = write_kb(tmp_path, CHANNEL + APARTMENT)
     service = KnowledgeService(kb_dir, seeds_dir=seeds_dir)
     service.load()
-    (kb_dir / "entries" / "main.yaml").write_text("- id: broken\n  kind: nonsense\n", encoding="utf-8")
+    (kb_dir / "entries" / "main.yaml").write_text(
+        "- id: broken\n  kind: nonsense\n", encoding="utf-8"
+    )
     problems = service.reload()
     assert problems, "a broken file must be reported"
     assert any("kind" in str(p) for p in problems)

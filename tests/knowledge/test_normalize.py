@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from knowledge.normalize import Normalizer, clean
 
-SYNONYMS = {"住房补贴": ["房补"], "配偶": ["老婆", "wife"], "人才绿卡": ["green card"], "子女": ["娃"]}
+SYNONYMS = {
+    "住房补贴": ["房补"],
+    "配偶": ["老婆", "wife"],
+    "人才绿卡": ["green card"],
+    "子女": ["娃"],
+}
 
 
 def test_clean_folds_width_case_and_punctuation() -> None:

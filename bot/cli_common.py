@@ -1,0 +1,71 @@
+"""What every ``talentbot`` command shares: settings, the knowledge base, the inquiry log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from bot.db import describe_url
+from bot.inquiry_log import InquiryLog
+from bot.settings import Settings, SettingsError, load_settings
+from knowledge.loader import KnowledgeBaseError
+from knowledge.service import KnowledgeService
+
+__all__ = ["err", "get_settings", "knowledge_service", "local_midnight", "open_log", "state"]
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    settings_path: Path | None = None
+
+
+state = _State()
+
+
+def get_settings() -> Settings:
+    """Loads settings or exits with status 2 and every problem."""
+    try:
+        return load_settings(state.settings_path)
+    except SettingsError as exc:
+        err.print("Invalid settings:", style="red")
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+
+
+def knowledge_service(settings: Settings) -> KnowledgeService:
+    """Loads the knowledge base or exits with status 1 listing its problems."""
+    service = KnowledgeService(
+        settings.knowledge.dir,
+        seeds_dir=settings.knowledge.seeds_dir,
+        config=settings.matching.to_config(),
+    )
+    try:
+        service.load()
+    except KnowledgeBaseError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        raise typer.Exit(1) from exc
+    return service
+
+
+async def open_log(settings: Settings) -> InquiryLog:
+    """Opens the inquiry log (upgrading its schema) or exits with status 1."""
+    try:
+        return await InquiryLog.open(settings.database.url, echo=settings.database.echo)
+    except Exception as exc:
+        err.print(
+            f"Cannot open the database {describe_url(settings.database.url)}: {exc}", markup=False
+        )
+        raise typer.Exit(1) from exc
+
+
+def local_midnight(day: datetime | None, timezone: str) -> datetime | None:
+    """``--since 2026-11-01`` means that midnight in the office's time zone."""
+    if day is None:
+        return None
+    return day.replace(tzinfo=ZoneInfo(timezone))

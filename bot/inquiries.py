@@ -1,0 +1,477 @@
+"""Storage functions for the inquiry log. Each takes a session, flushes, and never commits.
+
+The caller owns the transaction (one per incoming message), so "write the inquiry, open the
+ticket" either happens completely or not at all. Inserts that can race (a person's first
+message, a redelivered Telegram update) use the database's upsert, identical in effect on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Feedback,
+    Inquiry,
+    Person,
+    Ticket,
+    TicketMessage,
+    TicketReason,
+    TicketStatus,
+    utcnow,
+)
+
+__all__ = [
+    "InquiryNotFound",
+    "InquiryRow",
+    "InquiryView",
+    "TicketError",
+    "add_feedback",
+    "add_staff_reply",
+    "assign_ticket",
+    "forget_person",
+    "get_inquiry",
+    "list_inquiries",
+    "log_inquiry",
+    "open_ticket",
+    "purge_resolved",
+    "resolve_ticket",
+    "touch_person",
+]
+
+OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
+
+
+class InquiryNotFound(LookupError):
+    """No inquiry (or ticket) with that id."""
+
+
+class TicketError(ValueError):
+    """The ticket cannot do what was asked (e.g. the inquiry has none)."""
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def touch_person(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel: str,
+    display_name: str = "",
+    language: str = "zh",
+    audience: str | None = None,
+    telegram_user_id: int | None = None,
+    username: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Creates or refreshes the person with ``key``; returns their id."""
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "key": key,
+        "channel": channel,
+        "display_name": display_name,
+        "language": language,
+        "audience": audience,
+        "telegram_user_id": telegram_user_id,
+        "username": username,
+        "blocked_bot": False,
+        "first_seen": now,
+        "last_seen": now,
+    }
+    refresh: dict[str, Any] = {"last_seen": now, "language": language, "blocked_bot": False}
+    if display_name:
+        refresh["display_name"] = display_name
+    if username:
+        refresh["username"] = username
+    if audience:
+        refresh["audience"] = audience
+    statement = (
+        _insert(session, Person)
+        .values(**values)
+        .on_conflict_do_update(index_elements=[Person.key], set_=refresh)
+        .returning(Person.id)
+    )
+    person_id: int = (await session.execute(statement)).scalar_one()
+    return person_id
+
+
+async def log_inquiry(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    channel: str,
+    text: str,
+    outcome: str,
+    chat_id: str | None = None,
+    entry_id: str | None = None,
+    entry_title: str | None = None,
+    score: float | None = None,
+    suggestions: Sequence[dict[str, Any]] = (),
+    update_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[int, bool]:
+    """Stores one inquiry; returns (id, created). A known ``update_id`` returns the first one."""
+    statement = (
+        _insert(session, Inquiry)
+        .values(
+            person_id=person_id,
+            channel=channel,
+            chat_id=chat_id,
+            text=text,
+            outcome=outcome,
+            entry_id=entry_id,
+            entry_title=entry_title,
+            score=score,
+            suggestions=list(suggestions),
+            update_id=update_id,
+            created_at=now or utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[Inquiry.update_id])
+        .returning(Inquiry.id)
+    )
+    inserted = (await session.execute(statement)).scalar_one_or_none()
+    if inserted is not None:
+        return inserted, True
+    existing = await session.scalar(select(Inquiry.id).where(Inquiry.update_id == update_id))
+    if existing is None:  # pragma: no cover - the conflict target is update_id
+        raise RuntimeError("inquiry insert ignored without a duplicate update id")
+    return existing, False
+
+
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    reason: TicketReason,
+    text: str,
+    inquiry_id: int | None = None,
+    author_name: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Opens a follow-up ticket, or adds to the person's ticket that is still open; returns its id."""
+    now = now or utcnow()
+    ticket = await session.scalar(
+        select(Ticket)
+        .where(Ticket.person_id == person_id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    if ticket is None:
+        ticket = Ticket(
+            person_id=person_id, inquiry_id=inquiry_id, reason=reason.value, opened_at=now
+        )
+        session.add(ticket)
+        await session.flush()
+    session.add(
+        TicketMessage(
+            ticket_id=ticket.id,
+            author="person",
+            author_name=author_name,
+            recipient="staff",
+            text=text,
+            created_at=now,
+        )
+    )
+    if inquiry_id is not None:
+        await session.execute(
+            update(Inquiry).where(Inquiry.id == inquiry_id).values(ticket_id=ticket.id)
+        )
+    await session.flush()
+    return ticket.id
+
+
+async def add_feedback(
+    session: AsyncSession,
+    *,
+    inquiry_id: int,
+    helpful: bool,
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Stores feedback; "not helpful" opens (or joins) a ticket, whose id is returned."""
+    inquiry = await session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    session.add(
+        Feedback(
+            inquiry_id=inquiry_id, helpful=helpful, comment=comment, created_at=now or utcnow()
+        )
+    )
+    await session.flush()
+    if helpful:
+        return None
+    text = inquiry.text if not comment else f"{inquiry.text}\n（反馈：{comment}）"
+    return await open_ticket(
+        session,
+        person_id=inquiry.person_id,
+        reason=TicketReason.NOT_HELPFUL,
+        text=text,
+        inquiry_id=inquiry_id,
+        now=now,
+    )
+
+
+async def _ticket_for(session: AsyncSession, inquiry_id: int) -> Ticket:
+    inquiry = await session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    if inquiry.ticket_id is None:
+        raise TicketError(
+            f"inquiry {inquiry_id} has no follow-up ticket (outcome: {inquiry.outcome})"
+        )
+    ticket = await session.get(Ticket, inquiry.ticket_id)
+    if ticket is None:  # pragma: no cover - foreign key
+        raise TicketError(f"ticket {inquiry.ticket_id} is missing")
+    return ticket
+
+
+async def assign_ticket(session: AsyncSession, *, inquiry_id: int, staff: str) -> Ticket:
+    """Gives the inquiry's ticket to ``staff`` and marks it in progress."""
+    ticket = await _ticket_for(session, inquiry_id)
+    if ticket.status == TicketStatus.RESOLVED.value:
+        raise TicketError(f"ticket {ticket.id} is already resolved")
+    ticket.assignee = staff
+    ticket.status = TicketStatus.IN_PROGRESS.value
+    await session.flush()
+    return ticket
+
+
+async def add_staff_reply(
+    session: AsyncSession, *, ticket_id: int, staff: str, text: str, now: datetime | None = None
+) -> Ticket:
+    """Records a specialist's reply; the first one sets the first-response time."""
+    now = now or utcnow()
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise InquiryNotFound(f"ticket {ticket_id} not found")
+    session.add(
+        TicketMessage(
+            ticket_id=ticket_id,
+            author="staff",
+            author_name=staff,
+            recipient="person",
+            text=text,
+            created_at=now,
+        )
+    )
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    if ticket.status == TicketStatus.OPEN.value:
+        ticket.status = TicketStatus.IN_PROGRESS.value
+    ticket.assignee = ticket.assignee or staff
+    await session.flush()
+    return ticket
+
+
+async def resolve_ticket(
+    session: AsyncSession,
+    *,
+    inquiry_id: int,
+    note: str,
+    staff: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Resolves the inquiry's ticket with a note (which counts as a response if none came yet)."""
+    now = now or utcnow()
+    ticket = await _ticket_for(session, inquiry_id)
+    if ticket.status == TicketStatus.RESOLVED.value:
+        raise TicketError(f"ticket {ticket.id} is already resolved")
+    ticket.status = TicketStatus.RESOLVED.value
+    ticket.resolved_at = now
+    ticket.resolution_note = note
+    ticket.first_response_at = ticket.first_response_at or now
+    if staff:
+        ticket.assignee = ticket.assignee or staff
+    await session.flush()
+    return ticket
+
+
+async def forget_person(session: AsyncSession, key: str) -> bool:
+    """Deletes the person and everything stored about them; False if unknown."""
+    person_id = await session.scalar(select(Person.id).where(Person.key == key))
+    if person_id is None:
+        return False
+    inquiry_ids = select(Inquiry.id).where(Inquiry.person_id == person_id).scalar_subquery()
+    ticket_ids = select(Ticket.id).where(Ticket.person_id == person_id).scalar_subquery()
+    await session.execute(delete(Feedback).where(Feedback.inquiry_id.in_(inquiry_ids)))
+    await session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(ticket_ids)))
+    await session.execute(
+        update(Inquiry).where(Inquiry.person_id == person_id).values(ticket_id=None)
+    )
+    await session.execute(delete(Ticket).where(Ticket.person_id == person_id))
+    await session.execute(delete(Inquiry).where(Inquiry.person_id == person_id))
+    await session.execute(delete(Person).where(Person.id == person_id))
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """How many records ``purge_resolved`` removed."""
+
+    inquiries: int
+    tickets: int
+
+
+async def purge_resolved(
+    session: AsyncSession, *, older_than_days: int, now: datetime | None = None
+) -> PurgeResult:
+    """Removes inquiries older than the cut-off unless their ticket is still open, and old resolved tickets."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    open_ticket_ids = select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES))
+    old = select(Inquiry.id).where(
+        Inquiry.created_at < cutoff,
+        or_(Inquiry.ticket_id.is_(None), Inquiry.ticket_id.not_in(open_ticket_ids)),
+    )
+    old_ids = list((await session.scalars(old)).all())
+    old_tickets = list(
+        (
+            await session.scalars(
+                select(Ticket.id).where(
+                    Ticket.status == TicketStatus.RESOLVED.value, Ticket.resolved_at < cutoff
+                )
+            )
+        ).all()
+    )
+    if old_ids:
+        await session.execute(delete(Feedback).where(Feedback.inquiry_id.in_(old_ids)))
+        await session.execute(
+            update(Ticket).where(Ticket.inquiry_id.in_(old_ids)).values(inquiry_id=None)
+        )
+        await session.execute(delete(Inquiry).where(Inquiry.id.in_(old_ids)))
+    if old_tickets:
+        await session.execute(
+            update(Inquiry).where(Inquiry.ticket_id.in_(old_tickets)).values(ticket_id=None)
+        )
+        await session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(old_tickets)))
+        await session.execute(delete(Ticket).where(Ticket.id.in_(old_tickets)))
+    await session.flush()
+    return PurgeResult(len(old_ids), len(old_tickets))
+
+
+@dataclass(frozen=True)
+class InquiryRow:
+    """One line of the staff's inquiry list."""
+
+    id: int
+    created_at: datetime
+    person: str
+    person_key: str
+    audience: str | None
+    channel: str
+    text: str
+    outcome: str
+    entry_id: str | None
+    entry_title: str | None
+    score: float | None
+    ticket_id: int | None
+    status: str | None
+    assignee: str | None
+
+
+def _rows_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Inquiry.id,
+            Inquiry.created_at,
+            Person.display_name,
+            Person.key,
+            Person.audience,
+            Inquiry.channel,
+            Inquiry.text,
+            Inquiry.outcome,
+            Inquiry.entry_id,
+            Inquiry.entry_title,
+            Inquiry.score,
+            Inquiry.ticket_id,
+            Ticket.status,
+            Ticket.assignee,
+        )
+        .join(Person, Person.id == Inquiry.person_id)
+        .outerjoin(Ticket, Ticket.id == Inquiry.ticket_id)
+    )
+
+
+async def list_inquiries(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    search: str | None = None,
+    limit: int | None = 200,
+) -> list[InquiryRow]:
+    """Inquiries newest first, filtered by ticket status, outcome, date and text."""
+    query = _rows_query()
+    if status:
+        query = query.where(Ticket.status == status)
+    if outcome:
+        query = query.where(Inquiry.outcome == outcome)
+    if since:
+        query = query.where(Inquiry.created_at >= since)
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(
+            or_(
+                Inquiry.text.like(pattern),
+                Inquiry.entry_title.like(pattern),
+                Person.display_name.like(pattern),
+            )
+        )
+    query = query.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [InquiryRow(*row) for row in (await session.execute(query)).all()]
+
+
+@dataclass(frozen=True)
+class InquiryView:
+    """Everything about one inquiry for ``inquiries show``."""
+
+    row: InquiryRow
+    suggestions: list[Any]
+    feedback: list[Feedback]
+    ticket: Ticket | None
+    messages: list[TicketMessage] = field(default_factory=list)
+
+
+async def get_inquiry(session: AsyncSession, inquiry_id: int) -> InquiryView:
+    """One inquiry with its feedback, ticket and ticket messages."""
+    row = (await session.execute(_rows_query().where(Inquiry.id == inquiry_id))).one_or_none()
+    if row is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    view_row = InquiryRow(*row)
+    suggestions = (
+        await session.scalar(select(Inquiry.suggestions).where(Inquiry.id == inquiry_id)) or []
+    )
+    feedback = list(
+        (await session.scalars(select(Feedback).where(Feedback.inquiry_id == inquiry_id))).all()
+    )
+    ticket = await session.get(Ticket, view_row.ticket_id) if view_row.ticket_id else None
+    messages: list[TicketMessage] = []
+    if ticket is not None:
+        messages = list(
+            (
+                await session.scalars(
+                    select(TicketMessage)
+                    .where(TicketMessage.ticket_id == ticket.id)
+                    .order_by(TicketMessage.id)
+                )
+            ).all()
+        )
+    return InquiryView(view_row, list(suggestions), feedback, ticket, messages)
+
+
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
+    """Number of rows of ``model`` (for tests and stats)."""
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -1,0 +1,194 @@
+"""The inquiry log's tables: people, inquiries, feedback, follow-up tickets and their messages.
+
+Every question a person asks is a record the talent office must be able to act on, so the
+schema keeps who asked, what, what the bot answered, whether it helped and what a specialist
+did about it. Deleting a person cascades to everything about them (``/forget``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Feedback",
+    "Inquiry",
+    "Person",
+    "Ticket",
+    "TicketMessage",
+    "TicketReason",
+    "TicketStatus",
+    "UTCDateTime",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (stored as such on both databases)."""
+    return datetime.now(UTC)
+
+
+class TicketStatus(StrEnum):
+    """A follow-up ticket's life: open -> in progress -> resolved."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+
+
+class TicketReason(StrEnum):
+    """Why a ticket was opened."""
+
+    UNMATCHED = "unmatched"
+    NOT_HELPFUL = "not_helpful"
+    HUMAN_REQUEST = "human_request"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, also on SQLite (which stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; timestamps are timezone-aware UTC everywhere."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), list[Any]: JSON}
+
+
+class Person(Base):
+    """Someone who asked: a Telegram user or a console session."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    audience: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+    inquiries: Mapped[list[Inquiry]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Inquiry(Base):
+    """One message a person sent and what the bot did with it."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (Index("ix_inquiries_outcome_created", "outcome", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    entry_title: Mapped[str | None] = mapped_column(String(200))
+    score: Mapped[float | None] = mapped_column(Float)
+    suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    person: Mapped[Person] = relationship(back_populates="inquiries")
+
+
+class Feedback(Base):
+    """Whether an answer helped, with an optional comment."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="CASCADE"), index=True
+    )
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    """A follow-up a specialist owes a person."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_opened", "status", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    inquiry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="SET NULL", use_alter=True)
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN.value)
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+    messages: Mapped[list[TicketMessage]] = relationship(
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TicketMessage.id",
+    )
+
+
+class TicketMessage(Base):
+    """One message on a ticket: the person's words or a specialist's reply."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(16))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    recipient: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")

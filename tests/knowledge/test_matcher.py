@@ -1,0 +1,113 @@
+"""The matcher answers, suggests, refuses or chats — and never answers the wrong policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import load_knowledge_base
+from knowledge.matcher import Matcher, Outcome
+from knowledge.schema import Audience
+from tests.kbfactory import APARTMENT, CHANNEL, write_kb
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("人才公寓怎么申请", "housing-talent-apartment"),
+        ("请问，人才公寓归哪个单位管理呢？", "housing-talent-apartment"),
+        ("买房子有没有补贴", "housing-purchase-subsidy"),
+        ("评上工匠给多少奖金", "subsidy-craftsman-award"),
+        ("博后工作站有什么支持", "innov-postdoc-station"),
+        ("我家娃上学能照顾吗", "greencard-children-school"),
+    ],
+)
+def test_clear_questions_are_answered_with_the_right_entry(
+    matcher: Matcher, question: str, entry_id: str
+) -> None:
+    match = matcher.match(question)
+    assert match.outcome is Outcome.ANSWERED
+    assert match.entry is not None and match.entry.id == entry_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "公积金怎么提取",
+        "二手房过户需要哪些材料",
+        "护照过期了去哪换",
+        "明天天气怎么样",
+        "讲个笑话",
+        "asdkjhqwe",
+        "1234",
+        "。。。",
+    ],
+)
+def test_out_of_scope_questions_are_unmatched_not_answered(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).outcome is Outcome.UNMATCHED
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("你好", "greeting"), ("谢谢！", "thanks"), ("Thank you", "thanks"), ("拜拜", "goodbye")],
+)
+def test_greetings_and_thanks_are_smalltalk(matcher: Matcher, text: str, intent: str) -> None:
+    match = matcher.match(text)
+    assert match.outcome is Outcome.SMALLTALK
+    assert match.smalltalk == intent
+
+
+def test_a_greeting_before_a_question_still_gets_the_answer(matcher: Matcher) -> None:
+    match = matcher.match("你好，请问人才公寓怎么申请？")
+    assert match.outcome is Outcome.ANSWERED
+    assert match.entry is not None and match.entry.id == "housing-talent-apartment"
+
+
+def test_rare_words_outweigh_common_ones(matcher: Matcher) -> None:
+    match = matcher.match("人才政策里工匠的奖励")
+    assert match.candidates[0].entry.id == "subsidy-craftsman-award"
+
+
+def test_suggestions_are_at_most_three_and_ranked(matcher: Matcher) -> None:
+    for question in ("人才补贴", "人才服务", "创业", "专家"):
+        match = matcher.match(question)
+        assert len(match.candidates) <= 3
+        scores = [c.score for c in match.candidates]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_odd_input_never_raises(matcher: Matcher) -> None:
+    for text in (
+        "",
+        "   ",
+        "🙂🙂",
+        "a" * 5000,
+        "人才" * 2000,
+        "<script>alert(1)</script>",
+        "\x00\x01",
+    ):
+        match = matcher.match(text)
+        assert match.outcome in (Outcome.UNMATCHED, Outcome.SUGGESTED, Outcome.ANSWERED)
+
+
+def test_the_chosen_audience_breaks_a_tie(tmp_path: Path, seeds_dir: Path) -> None:
+    twin = (
+        APARTMENT.replace("id: housing-apartment", "id: housing-apartment-firms")
+        .replace("audience: talent", "audience: enterprise")
+        .replace(
+            "[人才公寓怎么申请, 有没有人才公寓, 人才公寓谁管, 公寓能住多久, 来了没地方住]",
+            "[人才公寓怎么申请呀, 有没有人才公寓呀, 人才公寓谁管呀, 公寓能住多久呀, 来了没地方住呀]",
+        )
+    )
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT + twin), seeds_dir=seeds_dir)
+    matcher = Matcher(kb)
+    talent = matcher.match("人才公寓申请", audience=Audience.TALENT)
+    enterprise = matcher.match("人才公寓申请", audience=Audience.ENTERPRISE)
+    assert talent.candidates[0].entry.id == "housing-apartment"
+    assert enterprise.candidates[0].entry.id == "housing-apartment-firms"
+
+
+def test_english_questions_reach_chinese_entries(matcher: Matcher) -> None:
+    match = matcher.match("How do I apply for a talent apartment?")
+    assert match.candidates and match.candidates[0].entry.id == "housing-talent-apartment"
