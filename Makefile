@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test lint eval bench clean
+.PHONY: run chat test postgres lint eval bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/talentbot chat
 
-test: $(STAMP)
+test: $(STAMP) postgres
 	$(BIN)/python -m pytest -q
+
+# The tests run a throwaway PostgreSQL server; this installs Debian's package when missing.
+postgres:
+	bash scripts/ensure-postgres.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,8 +35,9 @@ lint: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/questions.yaml --verbose
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks.bench_match
+	$(BIN)/python -m benchmarks.bench_log
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

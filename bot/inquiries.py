@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.models import (
     Feedback,
@@ -57,13 +58,74 @@ class TicketError(ValueError):
     """The ticket cannot do what was asked (e.g. the inquiry has none)."""
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+Executor = AsyncSession | AsyncConnection
+"""Hot-path functions run Core statements and accept a session or a bare connection."""
+
+
+def _dialect(executor: Executor) -> str:
+    if isinstance(executor, AsyncConnection):
+        return executor.dialect.name
+    return executor.get_bind().dialect.name
+
+
+@cache
+def _person_upsert(dialect: str) -> Any:
+    """Built once per dialect with bound parameters, so the hot path reuses a compiled statement.
+
+    Optional fields (name, username, audience) only overwrite when the new value is given.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Person).values(
+        key=bindparam("key"),
+        channel=bindparam("channel"),
+        display_name=bindparam("display_name"),
+        language=bindparam("language"),
+        audience=bindparam("audience"),
+        telegram_user_id=bindparam("telegram_user_id"),
+        username=bindparam("username"),
+        blocked_bot=False,
+        first_seen=bindparam("now"),
+        last_seen=bindparam("now"),
+    )
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[Person.key],
+        set_={
+            "last_seen": new.last_seen,
+            "language": new.language,
+            "blocked_bot": False,
+            "display_name": func.coalesce(func.nullif(new.display_name, ""), Person.display_name),
+            "username": func.coalesce(new.username, Person.username),
+            "audience": func.coalesce(new.audience, Person.audience),
+        },
+    ).returning(Person.id)
+
+
+@cache
+def _inquiry_insert(dialect: str) -> Any:
+    """The inquiry insert, ignoring a duplicate Telegram update id; built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = (
+        "person_id",
+        "channel",
+        "chat_id",
+        "text",
+        "outcome",
+        "entry_id",
+        "entry_title",
+        "score",
+        "suggestions",
+        "update_id",
+        "created_at",
+    )
+    statement = insert(Inquiry).values({name: bindparam(name) for name in columns})
+    return statement.on_conflict_do_nothing(index_elements=[Inquiry.update_id]).returning(
+        Inquiry.id
+    )
 
 
 async def touch_person(
-    session: AsyncSession,
+    session: Executor,
     *,
     key: str,
     channel: str,
@@ -75,8 +137,7 @@ async def touch_person(
     now: datetime | None = None,
 ) -> int:
     """Creates or refreshes the person with ``key``; returns their id."""
-    now = now or utcnow()
-    values: dict[str, Any] = {
+    params = {
         "key": key,
         "channel": channel,
         "display_name": display_name,
@@ -84,29 +145,14 @@ async def touch_person(
         "audience": audience,
         "telegram_user_id": telegram_user_id,
         "username": username,
-        "blocked_bot": False,
-        "first_seen": now,
-        "last_seen": now,
+        "now": now or utcnow(),
     }
-    refresh: dict[str, Any] = {"last_seen": now, "language": language, "blocked_bot": False}
-    if display_name:
-        refresh["display_name"] = display_name
-    if username:
-        refresh["username"] = username
-    if audience:
-        refresh["audience"] = audience
-    statement = (
-        _insert(session, Person)
-        .values(**values)
-        .on_conflict_do_update(index_elements=[Person.key], set_=refresh)
-        .returning(Person.id)
-    )
-    person_id: int = (await session.execute(statement)).scalar_one()
+    person_id: int = (await session.execute(_person_upsert(_dialect(session)), params)).scalar_one()
     return person_id
 
 
 async def log_inquiry(
-    session: AsyncSession,
+    session: Executor,
     *,
     person_id: int,
     channel: str,
@@ -121,25 +167,22 @@ async def log_inquiry(
     now: datetime | None = None,
 ) -> tuple[int, bool]:
     """Stores one inquiry; returns (id, created). A known ``update_id`` returns the first one."""
-    statement = (
-        _insert(session, Inquiry)
-        .values(
-            person_id=person_id,
-            channel=channel,
-            chat_id=chat_id,
-            text=text,
-            outcome=outcome,
-            entry_id=entry_id,
-            entry_title=entry_title,
-            score=score,
-            suggestions=list(suggestions),
-            update_id=update_id,
-            created_at=now or utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=[Inquiry.update_id])
-        .returning(Inquiry.id)
-    )
-    inserted = (await session.execute(statement)).scalar_one_or_none()
+    params = {
+        "person_id": person_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "text": text,
+        "outcome": outcome,
+        "entry_id": entry_id,
+        "entry_title": entry_title,
+        "score": score,
+        "suggestions": list(suggestions),
+        "update_id": update_id,
+        "created_at": now or utcnow(),
+    }
+    inserted = (
+        await session.execute(_inquiry_insert(_dialect(session)), params)
+    ).scalar_one_or_none()
     if inserted is not None:
         return inserted, True
     existing = await session.scalar(select(Inquiry.id).where(Inquiry.update_id == update_id))
@@ -148,8 +191,40 @@ async def log_inquiry(
     return existing, False
 
 
+_OPEN_TICKET_OF_PERSON = (
+    select(Ticket.id)
+    .where(Ticket.person_id == bindparam("person"), Ticket.status.in_(OPEN_STATUSES))
+    .order_by(Ticket.id.desc())
+    .limit(1)
+)
+_NEW_TICKET = (
+    insert(Ticket.__table__)
+    .values(
+        person_id=bindparam("person"),
+        inquiry_id=bindparam("inquiry"),
+        reason=bindparam("reason"),
+        status=TicketStatus.OPEN.value,
+        opened_at=bindparam("now"),
+    )
+    .returning(Ticket.id)
+)
+_NEW_MESSAGE = insert(TicketMessage.__table__).values(
+    ticket_id=bindparam("ticket"),
+    author=bindparam("author"),
+    author_name=bindparam("author_name"),
+    recipient=bindparam("recipient"),
+    text=bindparam("text"),
+    created_at=bindparam("now"),
+)
+_LINK_INQUIRY = (
+    update(Inquiry.__table__)
+    .where(Inquiry.id == bindparam("inquiry"))
+    .values(ticket_id=bindparam("ticket"))
+)
+
+
 async def open_ticket(
-    session: AsyncSession,
+    session: Executor,
     *,
     person_id: int,
     reason: TicketReason,
@@ -158,36 +233,25 @@ async def open_ticket(
     author_name: str = "",
     now: datetime | None = None,
 ) -> int:
-    """Opens a follow-up ticket, or adds to the person's ticket that is still open; returns its id."""
+    """Opens a follow-up ticket, or adds to the person's ticket that is still open; returns its id.
+
+    Core statements only, so the per-message hot path skips the ORM's unit of work.
+    """
     now = now or utcnow()
-    ticket = await session.scalar(
-        select(Ticket)
-        .where(Ticket.person_id == person_id, Ticket.status.in_(OPEN_STATUSES))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-    if ticket is None:
-        ticket = Ticket(
-            person_id=person_id, inquiry_id=inquiry_id, reason=reason.value, opened_at=now
-        )
-        session.add(ticket)
-        await session.flush()
-    session.add(
-        TicketMessage(
-            ticket_id=ticket.id,
-            author="person",
-            author_name=author_name,
-            recipient="staff",
-            text=text,
-            created_at=now,
-        )
-    )
+    ticket_id = await session.scalar(_OPEN_TICKET_OF_PERSON, {"person": person_id})
+    if ticket_id is None:
+        params = {"person": person_id, "inquiry": inquiry_id, "reason": reason.value, "now": now}
+        ticket_id = (await session.execute(_NEW_TICKET, params)).scalar_one()
+    message = {
+        "ticket": ticket_id,
+        "author": "person",
+        "author_name": author_name,
+        "recipient": "staff",
+    }
+    await session.execute(_NEW_MESSAGE, {**message, "text": text, "now": now})
     if inquiry_id is not None:
-        await session.execute(
-            update(Inquiry).where(Inquiry.id == inquiry_id).values(ticket_id=ticket.id)
-        )
-    await session.flush()
-    return ticket.id
+        await session.execute(_LINK_INQUIRY, {"inquiry": inquiry_id, "ticket": ticket_id})
+    return int(ticket_id)
 
 
 async def add_feedback(

@@ -46,7 +46,7 @@ class InquiryLog:
         """Releases the connection pool."""
         await self.engine.dispose()
 
-    async def _person_id(self, session: AsyncSession, person: Person) -> int:
+    async def _person_id(self, session: inquiries.Executor, person: Person) -> int:
         return await inquiries.touch_person(
             session,
             key=person.key,
@@ -75,10 +75,10 @@ class InquiryLog:
             for c in match.candidates
             if reply.outcome is Outcome.SUGGESTED
         ]
-        async with self.sessions.begin() as session:
-            person_id = await self._person_id(session, person)
+        async with self.engine.begin() as connection:
+            person_id = await self._person_id(connection, person)
             inquiry_id, created = await inquiries.log_inquiry(
-                session,
+                connection,
                 person_id=person_id,
                 channel=channel,
                 chat_id=chat_id,
@@ -93,7 +93,7 @@ class InquiryLog:
             ticket_id = None
             if created and reply.needs_follow_up:
                 ticket_id = await inquiries.open_ticket(
-                    session,
+                    connection,
                     person_id=person_id,
                     reason=TicketReason.UNMATCHED,
                     text=text,

@@ -21,6 +21,7 @@ def talentbot(
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``python -m bot ARGS`` from the project root."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
+    full_env["COLUMNS"] = "200"
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -141,3 +142,56 @@ def test_run_without_a_token_explains_and_opens_the_console_chat() -> None:
     assert result.returncode == 0
     assert "TALENTBOT_TELEGRAM__TOKEN" in result.stderr
     assert texts("zh").t("smalltalk.thanks") in result.stdout
+
+
+def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(tmp_path: Path) -> None:
+    env = {"TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"}
+    chat = talentbot("chat", stdin="人才公寓怎么申请\n公积金怎么提取\n", env=env)
+    assert chat.returncode == 0, chat.stderr
+
+    listed = talentbot("inquiries", "list", "--json", env=env)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(r["text"], r["outcome"], r["status"]) for r in rows] == [
+        ("公积金怎么提取", "unmatched", "open"),
+        ("人才公寓怎么申请", "answered", None),
+    ]
+    unmatched_id = rows[0]["id"]
+    assert talentbot("inquiries", "list", "--outcome", "answered", "--json", env=env).stdout.count("\n") == 1
+    table = talentbot("inquiries", "list", "--status", "open", env=env)
+    assert "公积金怎么提取" in table.stdout and "人才公寓怎么申请" not in table.stdout
+
+    shown = talentbot("inquiries", "show", str(unmatched_id), env=env)
+    assert "问题: 公积金怎么提取" in shown.stdout and "工单状态: 待处理" in shown.stdout
+
+    assert talentbot("inquiries", "assign", str(unmatched_id), "王专员", env=env).returncode == 0
+    resolved = talentbot("inquiries", "resolve", str(unmatched_id), "--note", "已电话答复", env=env)
+    assert resolved.returncode == 0 and "已解决" in resolved.stdout
+    again = talentbot("inquiries", "resolve", str(unmatched_id), "--note", "x", env=env)
+    assert again.returncode == 1 and "already resolved" in again.stderr
+    missing = talentbot("inquiries", "show", "999", env=env)
+    assert missing.returncode == 1 and "inquiry 999 not found" in missing.stderr
+
+    target = tmp_path / "log.xlsx"
+    exported = talentbot("inquiries", "export", "--format", "xlsx", "-o", str(target), env=env)
+    assert exported.returncode == 0 and target.stat().st_size > 0
+
+    stats_out = json.loads(talentbot("stats", "--json", env=env).stdout)
+    assert stats_out["total"] == 2 and stats_out["outcomes"] == {"answered": 1, "unmatched": 1}
+    assert stats_out["open_tickets"] == 0 and stats_out["median_resolution_s"] is not None
+    assert "知识库缺口" in talentbot("stats", env=env).stdout
+
+    purged = talentbot("db", "purge", "--days", "1", env=env)
+    assert purged.returncode == 0 and "0 条咨询记录" in purged.stdout
+    person = rows[0]["person_key"]
+    assert talentbot("forget", person, env=env).returncode == 0
+    assert talentbot("inquiries", "list", "--json", env=env).stdout == ""
+    assert talentbot("forget", person, env=env).returncode == 1
+
+
+def test_an_unreachable_database_is_one_clear_error() -> None:
+    env = {"TALENTBOT_DATABASE__URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"}
+    result = talentbot("inquiries", "list", env=env)
+    assert result.returncode == 1
+    assert "Cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
+    assert "secret" not in result.stderr
+    assert "Traceback" not in result.stderr
