@@ -31,16 +31,22 @@ async def one_at_a_time(log: InquiryLog, replies: list[tuple[str, Reply]], count
     for n in range(count):
         text, reply = replies[n % len(replies)]
         person = Person(f"telegram:{n % 500}", f"P{n % 500}")
-        await log.record(person, text, reply, channel="telegram", chat_id=None, update_id=next(_update_ids))
+        await log.record(
+            person, text, reply, channel="telegram", chat_id=None, update_id=next(_update_ids)
+        )
     return count / (time.perf_counter() - started)
 
 
-async def concurrently(log: InquiryLog, replies: list[tuple[str, Reply]], count: int, workers: int = 50) -> float:
+async def concurrently(
+    log: InquiryLog, replies: list[tuple[str, Reply]], count: int, workers: int = 50
+) -> float:
     async def worker(number: int) -> None:
         for n in range(number, count, workers):
             text, reply = replies[n % len(replies)]
             person = Person(f"telegram:{n % 500}", f"P{n % 500}")
-            await log.record(person, text, reply, channel="telegram", chat_id=None, update_id=next(_update_ids))
+            await log.record(
+                person, text, reply, channel="telegram", chat_id=None, update_id=next(_update_ids)
+            )
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(w) for w in range(workers)))
@@ -65,7 +71,9 @@ async def main(count: int) -> None:
     print(f"{count} inquiries per run (20% unmatched, which also open or join a ticket)")
     print(f"{'database':<11} {'one at a time/s':>14} {'50 concurrent/s':>16}")
     with tempfile.TemporaryDirectory() as folder:
-        await measure("SQLite", f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}", replies, count)
+        await measure(
+            "SQLite", f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}", replies, count
+        )
     with ThrowawayPostgres("talentbot_bench") as server:
         await measure("PostgreSQL", server.url, replies, count)
 

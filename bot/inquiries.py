@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.models import (
+    Base,
     Feedback,
     Inquiry,
     Person,
@@ -191,6 +192,9 @@ async def log_inquiry(
     return existing, False
 
 
+_TICKETS = Base.metadata.tables["tickets"]
+_TICKET_MESSAGES = Base.metadata.tables["ticket_messages"]
+_INQUIRIES = Base.metadata.tables["inquiries"]
 _OPEN_TICKET_OF_PERSON = (
     select(Ticket.id)
     .where(Ticket.person_id == bindparam("person"), Ticket.status.in_(OPEN_STATUSES))
@@ -198,7 +202,7 @@ _OPEN_TICKET_OF_PERSON = (
     .limit(1)
 )
 _NEW_TICKET = (
-    insert(Ticket.__table__)
+    insert(_TICKETS)
     .values(
         person_id=bindparam("person"),
         inquiry_id=bindparam("inquiry"),
@@ -208,7 +212,7 @@ _NEW_TICKET = (
     )
     .returning(Ticket.id)
 )
-_NEW_MESSAGE = insert(TicketMessage.__table__).values(
+_NEW_MESSAGE = insert(_TICKET_MESSAGES).values(
     ticket_id=bindparam("ticket"),
     author=bindparam("author"),
     author_name=bindparam("author_name"),
@@ -217,7 +221,7 @@ _NEW_MESSAGE = insert(TicketMessage.__table__).values(
     created_at=bindparam("now"),
 )
 _LINK_INQUIRY = (
-    update(Inquiry.__table__)
+    update(_INQUIRIES)
     .where(Inquiry.id == bindparam("inquiry"))
     .values(ticket_id=bindparam("ticket"))
 )

@@ -144,7 +144,9 @@ def test_run_without_a_token_explains_and_opens_the_console_chat() -> None:
     assert texts("zh").t("smalltalk.thanks") in result.stdout
 
 
-def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(tmp_path: Path) -> None:
+def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(
+    tmp_path: Path,
+) -> None:
     env = {"TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"}
     chat = talentbot("chat", stdin="人才公寓怎么申请\n公积金怎么提取\n", env=env)
     assert chat.returncode == 0, chat.stderr
@@ -156,7 +158,12 @@ def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(t
         ("人才公寓怎么申请", "answered", None),
     ]
     unmatched_id = rows[0]["id"]
-    assert talentbot("inquiries", "list", "--outcome", "answered", "--json", env=env).stdout.count("\n") == 1
+    assert (
+        talentbot("inquiries", "list", "--outcome", "answered", "--json", env=env).stdout.count(
+            "\n"
+        )
+        == 1
+    )
     table = talentbot("inquiries", "list", "--status", "open", env=env)
     assert "公积金怎么提取" in table.stdout and "人才公寓怎么申请" not in table.stdout
 
@@ -192,6 +199,8 @@ def test_an_unreachable_database_is_one_clear_error() -> None:
     env = {"TALENTBOT_DATABASE__URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"}
     result = talentbot("inquiries", "list", env=env)
     assert result.returncode == 1
-    assert "Cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
+    assert (
+        "Cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
+    )
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr

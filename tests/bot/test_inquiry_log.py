@@ -10,7 +10,8 @@ from sqlalchemy import select
 from bot import inquiries
 from bot.assistant import Assistant, Person
 from bot.inquiry_log import InquiryLog
-from bot.models import Feedback, Inquiry, Person as PersonRow, Ticket, TicketMessage, utcnow
+from bot.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
+from bot.models import Person as PersonRow
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
@@ -22,20 +23,32 @@ BOB = Person("telegram:1002", "Bob", Audience.ENTERPRISE, "en")
 async def test_an_answered_question_is_logged_with_person_outcome_and_entry(
     knowledge: KnowledgeService, inquiry_log: InquiryLog
 ) -> None:
-    reply = await Assistant(knowledge, inquiry_log).ask(ALICE, "人才公寓怎么申请", channel="telegram", chat_id="1001", update_id=7)
+    reply = await Assistant(knowledge, inquiry_log).ask(
+        ALICE, "人才公寓怎么申请", channel="telegram", chat_id="1001", update_id=7
+    )
     assert reply.outcome is Outcome.ANSWERED
     assert reply.inquiry_id is not None and reply.ticket_id is None
     async with inquiry_log.sessions() as session:
         inquiry = await session.get(Inquiry, reply.inquiry_id)
         person = await session.scalar(select(PersonRow).where(PersonRow.key == "telegram:1001"))
     assert inquiry is not None and person is not None
-    assert (inquiry.text, inquiry.outcome, inquiry.entry_id) == ("人才公寓怎么申请", "answered", "housing-talent-apartment")
+    assert (inquiry.text, inquiry.outcome, inquiry.entry_id) == (
+        "人才公寓怎么申请",
+        "answered",
+        "housing-talent-apartment",
+    )
     assert inquiry.update_id == 7 and inquiry.chat_id == "1001" and inquiry.channel == "telegram"
     assert inquiry.created_at.tzinfo is not None
-    assert (person.telegram_user_id, person.display_name, person.audience) == (1001, "Alice", "talent")
+    assert (person.telegram_user_id, person.display_name, person.audience) == (
+        1001,
+        "Alice",
+        "talent",
+    )
 
 
-async def test_a_redelivered_update_never_makes_a_second_inquiry(knowledge: KnowledgeService, inquiry_log: InquiryLog) -> None:
+async def test_a_redelivered_update_never_makes_a_second_inquiry(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
     assistant = Assistant(knowledge, inquiry_log)
     first = await assistant.ask(ALICE, "公积金怎么提取", channel="telegram", update_id=42)
     again = await assistant.ask(ALICE, "公积金怎么提取", channel="telegram", update_id=42)
@@ -56,7 +69,11 @@ async def test_unmatched_questions_open_one_ticket_that_later_questions_join(
     assert first.ticket_id is not None and first.ticket_id == second.ticket_id
     assert other.ticket_id not in (None, first.ticket_id)
     async with inquiry_log.sessions() as session:
-        messages = (await session.scalars(select(TicketMessage.text).where(TicketMessage.ticket_id == first.ticket_id))).all()
+        messages = (
+            await session.scalars(
+                select(TicketMessage.text).where(TicketMessage.ticket_id == first.ticket_id)
+            )
+        ).all()
         ticket = await session.get(Ticket, first.ticket_id)
     assert list(messages) == ["公积金怎么提取", "讲个笑话"]
     assert ticket is not None and (ticket.status, ticket.reason) == ("open", "unmatched")
@@ -70,13 +87,21 @@ async def test_not_helpful_feedback_opens_a_ticket_and_helpful_does_not(
     disliked = await assistant.ask(BOB, "工匠奖金多少", channel="telegram")
     assert liked.inquiry_id and disliked.inquiry_id
     assert await inquiry_log.feedback(liked.inquiry_id, helpful=True) is None
-    ticket_id = await inquiry_log.feedback(disliked.inquiry_id, helpful=False, comment="想知道申报时间")
+    ticket_id = await inquiry_log.feedback(
+        disliked.inquiry_id, helpful=False, comment="想知道申报时间"
+    )
     assert ticket_id is not None
     async with inquiry_log.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
         assert await inquiries.count_rows(session, Feedback) == 2
-        text = await session.scalar(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket_id))
-    assert ticket is not None and ticket.reason == "not_helpful" and ticket.inquiry_id == disliked.inquiry_id
+        text = await session.scalar(
+            select(TicketMessage.text).where(TicketMessage.ticket_id == ticket_id)
+        )
+    assert (
+        ticket is not None
+        and ticket.reason == "not_helpful"
+        and ticket.inquiry_id == disliked.inquiry_id
+    )
     assert text == "工匠奖金多少\n（反馈：想知道申报时间）"
 
 
@@ -87,13 +112,21 @@ async def test_asking_for_a_person_opens_a_ticket(inquiry_log: InquiryLog) -> No
     assert ticket is not None and (ticket.reason, ticket.status) == ("human_request", "open")
 
 
-async def test_staff_assign_reply_and_resolve_set_status_and_times(knowledge: KnowledgeService, inquiry_log: InquiryLog) -> None:
+async def test_staff_assign_reply_and_resolve_set_status_and_times(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
     reply = await Assistant(knowledge, inquiry_log).ask(ALICE, "公积金怎么提取", channel="console")
     assert reply.inquiry_id and reply.ticket_id
     async with inquiry_log.sessions.begin() as session:
         ticket = await inquiries.assign_ticket(session, inquiry_id=reply.inquiry_id, staff="王专员")
-        assert (ticket.status, ticket.assignee, ticket.first_response_at) == ("in_progress", "王专员", None)
-        await inquiries.add_staff_reply(session, ticket_id=reply.ticket_id, staff="王专员", text="公积金请咨询公积金中心")
+        assert (ticket.status, ticket.assignee, ticket.first_response_at) == (
+            "in_progress",
+            "王专员",
+            None,
+        )
+        await inquiries.add_staff_reply(
+            session, ticket_id=reply.ticket_id, staff="王专员", text="公积金请咨询公积金中心"
+        )
         ticket = await inquiries.resolve_ticket(session, inquiry_id=reply.inquiry_id, note="已答复")
     async with inquiry_log.sessions() as session:
         stored = await session.get(Ticket, reply.ticket_id)
@@ -122,14 +155,29 @@ async def test_forgetting_a_person_deletes_everything_about_them_and_nothing_els
         assert await inquiries.count_rows(session, TicketMessage) == 1
 
 
-async def test_purge_removes_old_resolved_records_and_keeps_open_ones(inquiry_log: InquiryLog) -> None:
+async def test_purge_removes_old_resolved_records_and_keeps_open_ones(
+    inquiry_log: InquiryLog,
+) -> None:
     old = utcnow() - timedelta(days=400)
     async with inquiry_log.sessions.begin() as session:
         person = await inquiries.touch_person(session, key="console:x", channel="console", now=old)
-        kept_open, _ = await inquiries.log_inquiry(session, person_id=person, channel="console", text="a", outcome="unmatched", now=old)
-        await inquiries.open_ticket(session, person_id=person, reason=inquiries.TicketReason.UNMATCHED, text="a", inquiry_id=kept_open, now=old)
-        answered, _ = await inquiries.log_inquiry(session, person_id=person, channel="console", text="b", outcome="answered", now=old)
-        recent, _ = await inquiries.log_inquiry(session, person_id=person, channel="console", text="c", outcome="answered")
+        kept_open, _ = await inquiries.log_inquiry(
+            session, person_id=person, channel="console", text="a", outcome="unmatched", now=old
+        )
+        await inquiries.open_ticket(
+            session,
+            person_id=person,
+            reason=TicketReason.UNMATCHED,
+            text="a",
+            inquiry_id=kept_open,
+            now=old,
+        )
+        answered, _ = await inquiries.log_inquiry(
+            session, person_id=person, channel="console", text="b", outcome="answered", now=old
+        )
+        recent, _ = await inquiries.log_inquiry(
+            session, person_id=person, channel="console", text="c", outcome="answered"
+        )
     async with inquiry_log.sessions.begin() as session:
         result = await inquiries.purge_resolved(session, older_than_days=365)
     assert (result.inquiries, result.tickets) == (1, 0)
@@ -139,7 +187,9 @@ async def test_purge_removes_old_resolved_records_and_keeps_open_ones(inquiry_lo
     assert answered not in remaining
 
 
-async def test_listing_filters_by_status_outcome_date_and_text(knowledge: KnowledgeService, inquiry_log: InquiryLog) -> None:
+async def test_listing_filters_by_status_outcome_date_and_text(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
     assistant = Assistant(knowledge, inquiry_log)
     await assistant.ask(ALICE, "人才公寓怎么申请", channel="console")
     unmatched = await assistant.ask(BOB, "公积金怎么提取", channel="console")
@@ -156,11 +206,16 @@ async def test_listing_filters_by_status_outcome_date_and_text(knowledge: Knowle
     assert future == []
 
 
-async def test_fifty_concurrent_people_are_all_logged(knowledge: KnowledgeService, inquiry_log: InquiryLog) -> None:
+async def test_fifty_concurrent_people_are_all_logged(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
     assistant = Assistant(knowledge, inquiry_log)
     people = [Person(f"telegram:{2000 + n}", f"P{n}") for n in range(50)]
     replies = await asyncio.gather(
-        *(assistant.ask(p, "人才公寓怎么申请", channel="telegram", update_id=5000 + n) for n, p in enumerate(people))
+        *(
+            assistant.ask(p, "人才公寓怎么申请", channel="telegram", update_id=5000 + n)
+            for n, p in enumerate(people)
+        )
     )
     assert len({r.inquiry_id for r in replies}) == 50
     async with inquiry_log.sessions() as session:

@@ -8,7 +8,9 @@ from bot.db import create_engine, describe_url, upgrade
 from bot.inquiry_log import InquiryLog
 
 
-async def test_a_database_made_by_the_first_migration_keeps_its_rows_at_head(database_url: str) -> None:
+async def test_a_database_made_by_the_first_migration_keeps_its_rows_at_head(
+    database_url: str,
+) -> None:
     engine = create_engine(database_url)
     try:
         await upgrade(engine, "0001")
@@ -27,9 +29,15 @@ async def test_a_database_made_by_the_first_migration_keeps_its_rows_at_head(dat
             )
         await upgrade(engine)
         async with engine.connect() as connection:
-            revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-            row = (await connection.execute(text("SELECT text, update_id, ticket_id FROM inquiries"))).one()
-            person = (await connection.execute(text("SELECT display_name FROM people"))).scalar_one()
+            revision = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one()
+            row = (
+                await connection.execute(text("SELECT text, update_id, ticket_id FROM inquiries"))
+            ).one()
+            person = (
+                await connection.execute(text("SELECT display_name FROM people"))
+            ).scalar_one()
             tickets = (await connection.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
     finally:
         await engine.dispose()

@@ -18,8 +18,21 @@ from knowledge.service import KnowledgeService
 
 
 def test_similar_unanswered_questions_are_grouped_as_one_gap() -> None:
-    groups = group_similar(["公积金怎么提取", "请问公积金如何提取？", "公积金提取", "护照怎么办", "护照怎么办理", "天气"])
-    assert [(g.example, g.count) for g in groups] == [("公积金怎么提取", 3), ("护照怎么办", 2), ("天气", 1)]
+    groups = group_similar(
+        [
+            "公积金怎么提取",
+            "请问公积金如何提取？",
+            "公积金提取",
+            "护照怎么办",
+            "护照怎么办理",
+            "天气",
+        ]
+    )
+    assert [(g.example, g.count) for g in groups] == [
+        ("公积金怎么提取", 3),
+        ("护照怎么办", 2),
+        ("天气", 1),
+    ]
     assert groups[0].variants == ("请问公积金如何提取？", "公积金提取")
 
 
@@ -40,8 +53,16 @@ async def test_stats_count_outcomes_entries_gaps_feedback_and_response_times(
         ticket = await session.get(Ticket, gap.ticket_id)
         assert ticket is not None
         ticket.opened_at = opened
-        await inquiries.add_staff_reply(session, ticket_id=gap.ticket_id, staff="王", text="请咨询公积金中心", now=opened + timedelta(hours=1))
-        await inquiries.resolve_ticket(session, inquiry_id=gap.inquiry_id, note="ok", now=opened + timedelta(hours=2))
+        await inquiries.add_staff_reply(
+            session,
+            ticket_id=gap.ticket_id,
+            staff="王",
+            text="请咨询公积金中心",
+            now=opened + timedelta(hours=1),
+        )
+        await inquiries.resolve_ticket(
+            session, inquiry_id=gap.inquiry_id, note="ok", now=opened + timedelta(hours=2)
+        )
     async with inquiry_log.sessions() as session:
         stats = await compute_stats(session, since=utcnow() - timedelta(days=1))
     assert stats.total == 5
@@ -78,8 +99,12 @@ async def test_xlsx_export_has_chinese_headers_widths_and_a_frozen_header(
     assert [v[12] for v in values] == ["待处理", "无需跟进"]
 
 
-async def test_csv_export_is_utf8_with_bom_for_excel(knowledge: KnowledgeService, inquiry_log: InquiryLog, tmp_path: Path) -> None:
-    await Assistant(knowledge, inquiry_log).ask(Person("console:x", "张三"), "人才公寓怎么申请", channel="console")
+async def test_csv_export_is_utf8_with_bom_for_excel(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog, tmp_path: Path
+) -> None:
+    await Assistant(knowledge, inquiry_log).ask(
+        Person("console:x", "张三"), "人才公寓怎么申请", channel="console"
+    )
     async with inquiry_log.sessions() as session:
         rows = await inquiries.list_inquiries(session)
     target = tmp_path / "log.csv"
