@@ -9,15 +9,14 @@ person asked is lost if sending fails), and decides whether a specialist must fo
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience, Entry
 from knowledge.service import KnowledgeService
 
-__all__ = ["Assistant", "InquiryRecorder", "Person", "Reply"]
+__all__ = ["Assistant", "InquiryRecorder", "Person", "Recorded", "Reply"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,8 @@ class Reply:
     elapsed_ms: float = 0.0
     inquiry_id: int | None = None
     ticket_id: int | None = None
-    extra: Mapping[str, object] = field(default_factory=dict)
+    already_replied: bool = False
+    """True when this exact Telegram update was logged and answered before (a redelivery)."""
 
     @property
     def needs_follow_up(self) -> bool:
@@ -50,8 +50,17 @@ class Reply:
         return self.outcome is Outcome.UNMATCHED
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the recorder stored for one message."""
+
+    inquiry_id: int | None
+    ticket_id: int | None = None
+    already_replied: bool = False
+
+
 class InquiryRecorder(Protocol):
-    """Stores an inquiry before the reply goes out; returns (inquiry id, ticket id or None)."""
+    """Stores an inquiry before the reply goes out."""
 
     async def record(
         self,
@@ -62,7 +71,7 @@ class InquiryRecorder(Protocol):
         channel: str,
         chat_id: str | None,
         update_id: int | None,
-    ) -> tuple[int | None, int | None]:
+    ) -> Recorded:
         """Persists the inquiry; opens a ticket when ``reply.needs_follow_up``."""
         ...
 
@@ -103,18 +112,14 @@ class Assistant:
         reply = self.decide(person, text)
         if self.recorder is None:
             return reply
-        inquiry_id, ticket_id = await self.recorder.record(
+        recorded = await self.recorder.record(
             person, text, reply, channel=channel, chat_id=chat_id, update_id=update_id
         )
-        return Reply(
-            reply.outcome,
-            reply.match,
-            entry=reply.entry,
-            suggestions=reply.suggestions,
-            smalltalk=reply.smalltalk,
-            elapsed_ms=reply.elapsed_ms,
-            inquiry_id=inquiry_id,
-            ticket_id=ticket_id,
+        return replace(
+            reply,
+            inquiry_id=recorded.inquiry_id,
+            ticket_id=recorded.ticket_id,
+            already_replied=recorded.already_replied,
         )
 
     def entry(self, entry_id: str) -> Entry | None:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from bot.assistant import Assistant, Person
 from bot.cli_common import err, get_settings, knowledge_service, open_log, state
-from bot.cli_log import db_app, forget, inquiries_app, stats
+from bot.cli_log import db_app, demands_app, forget, inquiries_app, stats
 from bot.console import ConsoleChat, console_person
 from bot.evaluation import evaluate, load_eval_set
 from bot.settings import Settings
@@ -44,6 +44,7 @@ kb_app = typer.Typer(help="Check and export the knowledge base.", no_args_is_hel
 app.add_typer(kb_app, name="kb")
 app.add_typer(inquiries_app, name="inquiries")
 app.add_typer(db_app, name="db")
+app.add_typer(demands_app, name="demands")
 app.command("stats")(stats)
 app.command("forget")(forget)
 

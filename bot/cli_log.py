@@ -19,17 +19,21 @@ from rich.table import Table
 
 from bot import inquiries
 from bot.cli_common import err, get_settings, local_midnight, open_log
-from bot.export import COLUMNS, export_rows, table_rows
+from bot.export import COLUMNS, DEMAND_COLUMNS, demand_rows, export_rows, table_rows
 from bot.inquiries import InquiryNotFound, TicketError
 from bot.inquiry_log import InquiryLog
+from bot.models import Demand
 from bot.settings import Settings
 from bot.stats import Stats, compute_stats
 from bot.texts import texts
 
-__all__ = ["db_app", "forget", "inquiries_app", "stats"]
+__all__ = ["db_app", "demands_app", "forget", "inquiries_app", "stats"]
 
 inquiries_app = typer.Typer(
     help="The inquiry log: list, show, assign, resolve, export.", no_args_is_help=True
+)
+demands_app = typer.Typer(
+    help="Enterprises' recruitment needs (from /demand).", no_args_is_help=True
 )
 db_app = typer.Typer(
     help="Database upkeep: upgrade the schema, purge old records.", no_args_is_help=True
@@ -317,6 +321,35 @@ def stats(
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     render_stats(result)
+
+
+@demands_app.command("list")
+def demands_list(
+    since: Annotated[datetime | None, DATE] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List enterprises' recruitment needs registered through /demand, newest first."""
+    settings = get_settings()
+    tz = settings.staff.timezone
+
+    async def work(log: InquiryLog) -> list[Demand]:
+        async with log.sessions() as session:
+            return await inquiries.list_demands(session, since=local_midnight(since, tz))
+
+    demands = _with_log(settings, work)
+    if as_json:
+        for demand in demands:
+            record = {c: getattr(demand, c) for c in DEMAND_COLUMNS}
+            record["created_at"] = demand.created_at.isoformat()
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    t = texts("zh")
+    table = Table(title=f"{len(demands)} 条招聘需求")
+    for column in DEMAND_COLUMNS:
+        table.add_column(t.t(f"demand_columns.{column}"), overflow="fold")
+    for values in demand_rows(demands, tz):
+        table.add_row(*("" if v is None else str(v) for v in values))
+    out.print(table)
 
 
 @db_app.command("upgrade")

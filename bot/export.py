@@ -16,9 +16,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.inquiries import InquiryRow
+from bot.models import Demand
 from bot.texts import Texts
 
-__all__ = ["COLUMNS", "export_rows", "table_rows"]
+__all__ = ["COLUMNS", "DEMAND_COLUMNS", "demand_rows", "export_rows", "position_line", "table_rows"]
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -62,10 +63,55 @@ def table_rows(rows: Sequence[InquiryRow], t: Texts, timezone: str) -> list[list
     return out
 
 
+DEMAND_COLUMNS: tuple[str, ...] = (
+    "id",
+    "created_at",
+    "company",
+    "contact_name",
+    "contact_phone",
+    "positions",
+    "needed_by",
+    "ticket_id",
+)
+
+
+def position_line(position: dict[str, Any]) -> str:
+    """One position of a recruitment need as one readable line."""
+    parts = [str(position.get(k, "")) for k in ("title", "count", "requirement", "pay")]
+    return " / ".join(p for p in parts if p)
+
+
+def demand_rows(demands: Sequence[Demand], timezone: str) -> list[list[Any]]:
+    """Recruitment needs as displayed values."""
+    zone = ZoneInfo(timezone)
+    return [
+        [
+            d.id,
+            d.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            d.company,
+            d.contact_name,
+            d.contact_phone,
+            "\n".join(position_line(p) for p in d.positions),
+            d.needed_by,
+            d.ticket_id,
+        ]
+        for d in demands
+    ]
+
+
 def export_rows(
-    rows: Sequence[InquiryRow], path: Path, *, fmt: str, t: Texts, timezone: str
+    rows: Sequence[InquiryRow],
+    path: Path,
+    *,
+    fmt: str,
+    t: Texts,
+    timezone: str,
+    demands: Sequence[Demand] = (),
 ) -> None:
-    """Writes ``rows`` to ``path`` as ``csv`` (UTF-8 with BOM, for Excel) or ``xlsx``."""
+    """Writes ``rows`` to ``path`` as ``csv`` (UTF-8 with BOM, for Excel) or ``xlsx``.
+
+    The xlsx workbook has a second sheet with the enterprises' recruitment needs.
+    """
     header = [t.t(f"log.columns.{c}") for c in COLUMNS]
     body = table_rows(rows, t, timezone)
     if fmt == "csv":
@@ -89,4 +135,13 @@ def export_rows(
     for cell in sheet[text_column][1:]:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
+    needs = workbook.create_sheet(t.t("demand_columns.sheet"))
+    needs.append([t.t(f"demand_columns.{c}") for c in DEMAND_COLUMNS])
+    for cell in needs[1]:
+        cell.font = Font(bold=True)
+    for values in demand_rows(demands, timezone):
+        needs.append(values)
+    for number, width in enumerate((6, 17, 24, 12, 16, 40, 14, 8), start=1):
+        needs.column_dimensions[get_column_letter(number)].width = width
+    needs.freeze_panes = "A2"
     workbook.save(path)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.models import (
     Base,
+    Demand,
     Feedback,
     Inquiry,
     Person,
@@ -35,11 +36,13 @@ __all__ = [
     "InquiryRow",
     "InquiryView",
     "TicketError",
+    "add_demand",
     "add_feedback",
     "add_staff_reply",
     "assign_ticket",
     "forget_person",
     "get_inquiry",
+    "list_demands",
     "list_inquiries",
     "log_inquiry",
     "open_ticket",
@@ -150,6 +153,35 @@ async def touch_person(
     }
     person_id: int = (await session.execute(_person_upsert(_dialect(session)), params)).scalar_one()
     return person_id
+
+
+async def touch_people(
+    session: Executor, people: Sequence[dict[str, Any]], *, now: datetime | None = None
+) -> dict[str, int]:
+    """``touch_person`` for several people in one statement; returns key -> id.
+
+    Each dict has the keyword arguments of ``touch_person`` (``key`` and ``channel`` at least).
+    Keys must be unique: one upsert statement may not touch the same row twice.
+    """
+    when = now or utcnow()
+    rows = [
+        {
+            "key": p["key"],
+            "channel": p["channel"],
+            "display_name": p.get("display_name", ""),
+            "language": p.get("language", "zh"),
+            "audience": p.get("audience"),
+            "telegram_user_id": p.get("telegram_user_id"),
+            "username": p.get("username"),
+            "now": when,
+        }
+        for p in people
+    ]
+    if not rows:
+        return {}
+    statement = _person_upsert(_dialect(session)).returning(Person.key)
+    result = await session.execute(statement, rows)
+    return {key: person_id for person_id, key in result.all()}
 
 
 async def log_inquiry(
@@ -376,6 +408,7 @@ async def forget_person(session: AsyncSession, key: str) -> bool:
     await session.execute(
         update(Inquiry).where(Inquiry.person_id == person_id).values(ticket_id=None)
     )
+    await session.execute(delete(Demand).where(Demand.person_id == person_id))
     await session.execute(delete(Ticket).where(Ticket.person_id == person_id))
     await session.execute(delete(Inquiry).where(Inquiry.person_id == person_id))
     await session.execute(delete(Person).where(Person.id == person_id))
@@ -543,3 +576,48 @@ async def get_inquiry(session: AsyncSession, inquiry_id: int) -> InquiryView:
 async def count_rows(session: AsyncSession, model: type[Any]) -> int:
     """Number of rows of ``model`` (for tests and stats)."""
     return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def add_demand(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    company: str,
+    contact_name: str,
+    contact_phone: str,
+    positions: Sequence[dict[str, Any]],
+    needed_by: str,
+    summary: str,
+    now: datetime | None = None,
+) -> Demand:
+    """Stores a recruitment need and opens a ticket for the service commissioners."""
+    now = now or utcnow()
+    ticket_id = await open_ticket(
+        session,
+        person_id=person_id,
+        reason=TicketReason.DEMAND,
+        text=summary,
+        author_name=contact_name,
+        now=now,
+    )
+    demand = Demand(
+        person_id=person_id,
+        company=company,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        positions=list(positions),
+        needed_by=needed_by,
+        ticket_id=ticket_id,
+        created_at=now,
+    )
+    session.add(demand)
+    await session.flush()
+    return demand
+
+
+async def list_demands(session: AsyncSession, *, since: datetime | None = None) -> list[Demand]:
+    """Recruitment needs, newest first."""
+    query = select(Demand).order_by(Demand.created_at.desc(), Demand.id.desc())
+    if since is not None:
+        query = query.where(Demand.created_at >= since)
+    return list((await session.scalars(query)).all())

@@ -7,15 +7,53 @@ reply is returned to the channel that will send it.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+import asyncio
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import inquiries
-from bot.assistant import Person, Reply
+from bot.assistant import Person, Recorded, Reply
 from bot.db import create_engine, session_factory, upgrade
-from bot.models import TicketReason
+from bot.models import Inquiry, TicketReason, utcnow
+from bot.models import Person as PersonRow
 from knowledge.matcher import Outcome
+from knowledge.schema import Audience
 
-__all__ = ["InquiryLog"]
+__all__ = ["InquiryLog", "NotYours", "Profile"]
+
+
+class NotYours(PermissionError):
+    """A button named an inquiry of somebody else (forged or stale callback data)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the bot remembers about a person between messages."""
+
+    audience: Audience | None
+    phone: str | None
+    blocked_bot: bool
+
+
+MAX_BATCH = 200
+"""At most this many inquiries share one transaction."""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An inquiry waiting for the writer, and the future its caller awaits."""
+
+    person: Person
+    text: str
+    reply: Reply
+    channel: str
+    chat_id: str | None
+    update_id: int | None
+    done: asyncio.Future[Recorded]
 
 
 def _channel_of(person: Person) -> str:
@@ -33,6 +71,8 @@ class InquiryLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self._queue: asyncio.Queue[_Pending | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> InquiryLog:
@@ -43,19 +83,25 @@ class InquiryLog:
         return cls(engine)
 
     async def close(self) -> None:
-        """Releases the connection pool."""
+        """Finishes the records in hand, then releases the connection pool."""
+        if self._writer is not None and not self._writer.done() and self._queue is not None:
+            self._queue.put_nowait(None)
+            await self._writer
         await self.engine.dispose()
 
+    @staticmethod
+    def _person_fields(person: Person) -> dict[str, Any]:
+        return {
+            "key": person.key,
+            "channel": _channel_of(person),
+            "display_name": person.display_name,
+            "language": person.language,
+            "audience": person.audience.value if person.audience else None,
+            "telegram_user_id": _telegram_id(person),
+        }
+
     async def _person_id(self, session: inquiries.Executor, person: Person) -> int:
-        return await inquiries.touch_person(
-            session,
-            key=person.key,
-            channel=_channel_of(person),
-            display_name=person.display_name,
-            language=person.language,
-            audience=person.audience.value if person.audience else None,
-            telegram_user_id=_telegram_id(person),
-        )
+        return await inquiries.touch_person(session, **self._person_fields(person))
 
     async def record(
         self,
@@ -66,8 +112,85 @@ class InquiryLog:
         channel: str,
         chat_id: str | None,
         update_id: int | None,
-    ) -> tuple[int | None, int | None]:
-        """Stores the inquiry; an unmatched one opens a ticket. Returns (inquiry id, ticket id)."""
+    ) -> Recorded:
+        """Stores the inquiry; an unmatched one opens a ticket.
+
+        Returns only after the inquiry is committed. Concurrent calls are committed together
+        (group commit), which is what lets the log keep up with a busy bot.
+        """
+        pending = _Pending(
+            person,
+            text,
+            reply,
+            channel,
+            chat_id,
+            update_id,
+            asyncio.get_running_loop().create_future(),
+        )
+        if self._writer is None or self._writer.done():
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.create_task(
+                self._write_batches(self._queue), name="inquiry-log-writer"
+            )
+        assert self._queue is not None
+        self._queue.put_nowait(pending)
+        return await pending.done
+
+    async def _write_batches(self, queue: asyncio.Queue[_Pending | None]) -> None:
+        """The single writer: takes everything waiting, commits it in one transaction."""
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while not queue.empty() and len(batch) < MAX_BATCH:
+                item = queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            await self._commit(batch)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            async with self.engine.begin() as connection:
+                people = {p.person.key: self._person_fields(p.person) for p in batch}
+                ids = await inquiries.touch_people(connection, list(people.values()))
+                results = [
+                    await self._write(connection, pending, ids[pending.person.key])
+                    for pending in batch
+                ]
+        except Exception:
+            if len(batch) == 1:
+                self._settle(batch[0], error=sys.exc_info()[1])
+                return
+            for pending in batch:
+                await self._commit([pending])
+            return
+        for pending, result in zip(batch, results, strict=True):
+            self._settle(pending, result=result)
+
+    @staticmethod
+    def _settle(
+        pending: _Pending,
+        *,
+        result: Recorded | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        if pending.done.done():
+            return
+        if error is not None:
+            pending.done.set_exception(error)
+        else:
+            pending.done.set_result(result or Recorded(None))
+
+    async def _write(
+        self, connection: AsyncConnection, pending: _Pending, person_id: int
+    ) -> Recorded:
+        reply, person, text = pending.reply, pending.person, pending.text
         match = reply.match
         entry = reply.entry
         suggestions = [
@@ -75,38 +198,72 @@ class InquiryLog:
             for c in match.candidates
             if reply.outcome is Outcome.SUGGESTED
         ]
-        async with self.engine.begin() as connection:
-            person_id = await self._person_id(connection, person)
-            inquiry_id, created = await inquiries.log_inquiry(
+        inquiry_id, created = await inquiries.log_inquiry(
+            connection,
+            person_id=person_id,
+            channel=pending.channel,
+            chat_id=pending.chat_id,
+            text=text,
+            outcome=reply.outcome.value,
+            entry_id=entry.id if entry else None,
+            entry_title=entry.title if entry else None,
+            score=match.score if reply.outcome is not Outcome.SMALLTALK else None,
+            suggestions=suggestions,
+            update_id=pending.update_id,
+        )
+        if not created:
+            replied = await connection.scalar(
+                select(Inquiry.replied_at).where(Inquiry.id == inquiry_id)
+            )
+            return Recorded(inquiry_id, None, already_replied=replied is not None)
+        ticket_id = None
+        if reply.needs_follow_up:
+            ticket_id = await inquiries.open_ticket(
                 connection,
                 person_id=person_id,
-                channel=channel,
-                chat_id=chat_id,
+                reason=TicketReason.UNMATCHED,
                 text=text,
-                outcome=reply.outcome.value,
-                entry_id=entry.id if entry else None,
-                entry_title=entry.title if entry else None,
-                score=match.score if reply.outcome is not Outcome.SMALLTALK else None,
-                suggestions=suggestions,
-                update_id=update_id,
+                inquiry_id=inquiry_id,
+                author_name=person.display_name,
             )
-            ticket_id = None
-            if created and reply.needs_follow_up:
-                ticket_id = await inquiries.open_ticket(
-                    connection,
-                    person_id=person_id,
-                    reason=TicketReason.UNMATCHED,
-                    text=text,
-                    inquiry_id=inquiry_id,
-                    author_name=person.display_name,
-                )
-        return inquiry_id, ticket_id
+        return Recorded(inquiry_id, ticket_id)
+
+    async def mark_replied(self, inquiry_id: int) -> None:
+        """Notes that the reply to this inquiry went out (so a redelivery is not answered again)."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(Inquiry).where(Inquiry.id == inquiry_id).values(replied_at=utcnow())
+            )
+
+    async def _owned_inquiry(
+        self, session: AsyncSession, inquiry_id: int, person_key: str | None
+    ) -> Inquiry:
+        """The inquiry, if it exists and (when ``person_key`` is given) belongs to that person."""
+        inquiry = await session.get(Inquiry, inquiry_id)
+        if inquiry is None:
+            raise inquiries.InquiryNotFound(f"inquiry {inquiry_id} not found")
+        if person_key is not None:
+            owner = await session.scalar(
+                select(PersonRow.key).where(PersonRow.id == inquiry.person_id)
+            )
+            if owner != person_key:
+                raise NotYours(f"inquiry {inquiry_id} does not belong to {person_key}")
+        return inquiry
 
     async def feedback(
-        self, inquiry_id: int, *, helpful: bool, comment: str | None = None
+        self,
+        inquiry_id: int,
+        *,
+        helpful: bool,
+        comment: str | None = None,
+        person_key: str | None = None,
     ) -> int | None:
-        """Stores feedback; returns the ticket id when "not helpful" opened one."""
+        """Stores feedback; returns the ticket id when "not helpful" opened one.
+
+        With ``person_key`` (every call from Telegram) the inquiry must be that person's.
+        """
         async with self.sessions.begin() as session:
+            await self._owned_inquiry(session, inquiry_id, person_key)
             return await inquiries.add_feedback(
                 session, inquiry_id=inquiry_id, helpful=helpful, comment=comment
             )
@@ -116,6 +273,9 @@ class InquiryLog:
     ) -> int:
         """Opens (or joins) a ticket because the person asked for a specialist."""
         async with self.sessions.begin() as session:
+            if inquiry_id is not None:
+                inquiry = await self._owned_inquiry(session, inquiry_id, person.key)
+                text = text or inquiry.text
             person_id = await self._person_id(session, person)
             return await inquiries.open_ticket(
                 session,
@@ -125,6 +285,95 @@ class InquiryLog:
                 inquiry_id=inquiry_id,
                 author_name=person.display_name,
             )
+
+    async def record_choice(
+        self,
+        person: Person,
+        entry_id: str,
+        title: str,
+        *,
+        via: str,
+        chat_id: str | None,
+        update_id: int | None,
+    ) -> Recorded:
+        """Logs an entry opened from the menu or a suggestion, so its feedback has an inquiry."""
+        async with self.engine.begin() as connection:
+            person_id = await self._person_id(connection, person)
+            inquiry_id, created = await inquiries.log_inquiry(
+                connection,
+                person_id=person_id,
+                channel="telegram",
+                chat_id=chat_id,
+                text=f"[{via}] {title}",
+                outcome=Outcome.ANSWERED.value,
+                entry_id=entry_id,
+                entry_title=title,
+                score=None,
+                update_id=update_id,
+            )
+            replied = None
+            if not created:
+                replied = await connection.scalar(
+                    select(Inquiry.replied_at).where(Inquiry.id == inquiry_id)
+                )
+        return Recorded(inquiry_id, None, already_replied=replied is not None)
+
+    async def profile(self, person_key: str) -> Profile | None:
+        """What we remember about a person (role, phone), or ``None`` for someone new."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(PersonRow.audience, PersonRow.phone, PersonRow.blocked_bot).where(
+                        PersonRow.key == person_key
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        audience = Audience(row.audience) if row.audience in {a.value for a in Audience} else None
+        return Profile(audience, row.phone, row.blocked_bot)
+
+    async def remember(self, person: Person, *, phone: str | None = None) -> None:
+        """Stores the person (with their chosen role) and, if given, their phone number."""
+        async with self.engine.begin() as connection:
+            person_id = await self._person_id(connection, person)
+            if phone is not None:
+                await connection.execute(
+                    update(PersonRow).where(PersonRow.id == person_id).values(phone=phone)
+                )
+
+    async def mark_blocked(self, person_key: str) -> None:
+        """Notes that the person blocked the bot, so nobody keeps retrying them."""
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(PersonRow).where(PersonRow.key == person_key).values(blocked_bot=True)
+            )
+
+    async def add_demand(
+        self,
+        person: Person,
+        *,
+        company: str,
+        contact_name: str,
+        contact_phone: str,
+        positions: list[dict[str, Any]],
+        needed_by: str,
+        summary: str,
+    ) -> tuple[int, int | None]:
+        """Stores an enterprise's recruitment need and opens its ticket; returns (demand id, ticket id)."""
+        async with self.sessions.begin() as session:
+            person_id = await self._person_id(session, person)
+            demand = await inquiries.add_demand(
+                session,
+                person_id=person_id,
+                company=company,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
+                positions=positions,
+                needed_by=needed_by,
+                summary=summary,
+            )
+            return demand.id, demand.ticket_id
 
     async def forget(self, person_key: str) -> bool:
         """Deletes everything stored about the person; False if nothing was stored."""

@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
+    "Demand",
     "Feedback",
     "Inquiry",
     "Person",
@@ -60,6 +61,7 @@ class TicketReason(StrEnum):
     UNMATCHED = "unmatched"
     NOT_HELPFUL = "not_helpful"
     HUMAN_REQUEST = "human_request"
+    DEMAND = "demand"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -132,6 +134,7 @@ class Inquiry(Base):
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replied_at: Mapped[datetime | None] = mapped_column()
 
     person: Mapped[Person] = relationship(back_populates="inquiries")
 
@@ -192,3 +195,19 @@ class TicketMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+
+
+class Demand(Base):
+    """An enterprise's recruitment need, registered through /demand (the 需求目录 in practice)."""
+
+    __tablename__ = "demands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    company: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    positions: Mapped[list[Any]] = mapped_column(JSON)
+    needed_by: Mapped[str] = mapped_column(String(100))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

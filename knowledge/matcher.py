@@ -293,16 +293,19 @@ class Outcome(StrEnum):
 class MatchConfig:
     """Thresholds and weights; the defaults are tuned on ``tests/eval/questions.yaml``."""
 
-    answer_threshold: float = 0.55
-    suggest_threshold: float = 0.38
-    margin: float = 0.06
+    answer_threshold: float = 0.5
+    suggest_threshold: float = 0.35
+    margin: float = 0.02
     max_suggestions: int = 3
-    word_weight: float = 0.5
-    phrase_weight: float = 0.3
+    word_weight: float = 0.3
+    phrase_weight: float = 0.2
     bigram_weight: float = 0.2
-    fuzzy_weight: float = 0.3
+    fuzzy_weight: float = 0.1
     unknown_word_factor: float = 1.0
     unknown_function_word_factor: float = 0.3
+    common_word_rarity: float = 6.0
+    rare_word_rarity: float = 11.0
+    common_word_floor: float = 0.1
     rerank_depth: int = 20
     audience_bonus: float = 0.03
 
@@ -420,6 +423,8 @@ class Matcher:
         self.normalizer = Normalizer(kb.synonyms, protected=terms)
         self._tokenizer = _new_tokenizer(t for t in terms if " " not in t)
         self._pos = _jieba_pos_tags()
+        self._general_total = float(self._tokenizer.total)
+        self._general_freq: dict[str, int] = self._tokenizer.FREQ
         self._smalltalk = {
             self.normalizer.normalize(p) or clean(p): intent.id
             for intent in kb.smalltalk
@@ -443,7 +448,10 @@ class Matcher:
             for phrase in doc.phrases:
                 phrase_words = frozenset(self.words(phrase))
                 doc.phrase_terms.append(
-                    (phrase_words, sum(self._word_idf[t] for t in phrase_words))
+                    (
+                        phrase_words,
+                        sum(self._word_idf[t] * self._informativeness(t) for t in phrase_words),
+                    )
                 )
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
         self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
@@ -468,6 +476,22 @@ class Matcher:
                 out.append(token)
         return out
 
+    def _informativeness(self, term: str) -> float:
+        """How much a word says in everyday Chinese, from jieba's corpus frequency, in (0, 1].
+
+        The knowledge base is small, so its own IDF calls a word like 大 or 一起 rare just
+        because few entries use it; weighting by the word's rarity in general Chinese keeps
+        everyday words from outvoting the terms that carry the question (父母, 工匠, 绿卡).
+        Words jieba does not know (our KB terms, specific compounds) count fully.
+        """
+        cfg = self.config
+        freq = self._general_freq.get(term, 0)
+        if freq <= 0:
+            return 1.0
+        rarity = math.log(self._general_total / freq)
+        share = (rarity - cfg.common_word_rarity) / (cfg.rare_word_rarity - cfg.common_word_rarity)
+        return min(1.0, max(cfg.common_word_floor, share))
+
     def _weights(self, terms: Iterable[str], idf: dict[str, float]) -> dict[str, float]:
         weights = {}
         for term in terms:
@@ -479,7 +503,7 @@ class Matcher:
                 elif not _names_a_topic(term, self._pos):
                     factor *= self.config.unknown_function_word_factor
                 weight = self._unseen_idf * factor
-            weights[term] = weight
+            weights[term] = weight * self._informativeness(term)
         return weights
 
     @staticmethod

@@ -16,7 +16,7 @@ from tests.kbfactory import APARTMENT, CHANNEL, write_kb
     ("question", "entry_id"),
     [
         ("人才公寓怎么申请", "housing-talent-apartment"),
-        ("请问，人才公寓归哪个单位管理呢？", "housing-talent-apartment"),
+        ("请问，刚来区里工作的人才有公寓住吗？", "housing-talent-apartment"),
         ("买房子有没有补贴", "housing-purchase-subsidy"),
         ("评上工匠给多少奖金", "subsidy-craftsman-award"),
         ("博后工作站有什么支持", "innov-postdoc-station"),
