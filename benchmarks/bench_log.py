@@ -17,7 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bot.assistant import Assistant, Person, Reply
+from bot.db import create_engine
 from bot.inquiry_log import InquiryLog
 from knowledge.service import KnowledgeService
 from tests.pgserver import ThrowawayPostgres
@@ -64,6 +67,24 @@ async def measure(name: str, url: str, replies: list[tuple[str, Reply]], count: 
     print(f"{name:<11} {sequential:>14,.0f} {parallel:>16,.0f}")
 
 
+async def machine_baseline(folder: Path, count: int = 1000) -> float:
+    """Bare SQLAlchemy + aiosqlite transactions of two inserts per second: how fast this machine
+    is right now. Shared sandboxes vary several-fold from hour to hour, so read the log's figures
+    against this one."""
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'baseline.sqlite3'}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        started = time.perf_counter()
+        for _ in range(count):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": "x"})
+                await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": "x"})
+        return count / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
 async def main(count: int) -> None:
     knowledge = KnowledgeService()
     assistant = Assistant(knowledge)
@@ -71,6 +92,8 @@ async def main(count: int) -> None:
     print(f"{count} inquiries per run (20% unmatched, which also open or join a ticket)")
     print(f"{'database':<11} {'one at a time/s':>14} {'50 concurrent/s':>16}")
     with tempfile.TemporaryDirectory() as folder:
+        baseline = await machine_baseline(Path(folder))
+        print(f"machine baseline: {baseline:,.0f} bare 2-insert SQLite transactions/s")
         await measure(
             "SQLite", f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}", replies, count
         )

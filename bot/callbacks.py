@@ -22,7 +22,7 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "feedback": re.compile(r"fb:(\d{1,12}):(y|n)"),
     "human": re.compile(r"hu:(\d{1,12})"),
     "forget": re.compile(r"fg:(yes|no)"),
-    "demand": re.compile(r"dm:(confirm|edit|more|done)"),
+    "demand": re.compile(r"dm:(start|confirm|edit|more|done)"),
 }
 _PREFIX = {
     "role": "role",

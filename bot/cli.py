@@ -180,6 +180,9 @@ def run(
     lang: Annotated[
         Language, typer.Option(help="Console language when no token is set.")
     ] = Language.ZH,
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="Serve Telegram's webhook instead of long polling.")
+    ] = False,
 ) -> None:
     """Run the main job: the Telegram bot when a token is set, otherwise the console chat."""
     settings = get_settings()
@@ -187,8 +190,12 @@ def run(
         err.print(texts(lang.value).t("console.no_token"), markup=False)
         _run_console(settings, lang.value)
         return
-    err.print("The Telegram front end is not built yet; starting the console chat.", markup=False)
-    _run_console(settings, lang.value)
+    from bot.app import run as run_bot
+    from bot.logs import configure_logging
+    from bot.services import Services
+
+    configure_logging(settings)
+    run_bot(settings, Services(settings, knowledge_service(settings)), webhook=webhook)
 
 
 @kb_app.command("check")

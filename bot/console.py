@@ -31,7 +31,7 @@ def console_person(language: str) -> Person:
     """The person at this terminal."""
     try:
         user = getpass.getuser()
-    except Exception:
+    except (KeyError, OSError):  # no user name in some containers
         user = "local"
     return Person(key=f"console:{user}", display_name=user, language=language)
 

@@ -158,12 +158,16 @@ class InquiryLog:
         try:
             async with self.engine.begin() as connection:
                 people = {p.person.key: self._person_fields(p.person) for p in batch}
-                ids = await inquiries.touch_people(connection, list(people.values()))
+                if len(people) == 1:
+                    (fields,) = people.values()
+                    ids = {fields["key"]: await inquiries.touch_person(connection, **fields)}
+                else:
+                    ids = await inquiries.touch_people(connection, list(people.values()))
                 results = [
                     await self._write(connection, pending, ids[pending.person.key])
                     for pending in batch
                 ]
-        except Exception:
+        except Exception:  # noqa: BLE001 - retried one by one, so one bad record fails alone
             if len(batch) == 1:
                 self._settle(batch[0], error=sys.exc_info()[1])
                 return

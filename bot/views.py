@@ -93,7 +93,7 @@ def menu(
     ]
     rows = [tuple(labels[i : i + 2]) for i in range(0, len(labels), 2)]
     if audience is Audience.ENTERPRISE:
-        rows.append((Button(t.t("menu.demand_button"), callbacks.encode("demand", "more")),))
+        rows.append((Button(t.t("menu.demand_button"), callbacks.encode("demand", "start")),))
     return View(_e(header or t.t("menu.header")), tuple(rows))
 
 
@@ -169,8 +169,8 @@ def forget_confirm(t: Texts) -> View:
         _e(t.t("forget.confirm")),
         (
             (
-                Button(t.t("forget.yes"), callbacks.encode("forget", "yes")),
-                Button(t.t("forget.no"), callbacks.encode("forget", "no")),
+                Button(t.t("forget.delete_button"), callbacks.encode("forget", "yes")),
+                Button(t.t("forget.keep_button"), callbacks.encode("forget", "no")),
             ),
         ),
     )

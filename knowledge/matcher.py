@@ -434,25 +434,24 @@ class Matcher:
             {clean(p): intent.id for intent in kb.smalltalk for p in intent.patterns}
         )
         self._docs: list[_Doc] = []
+        phrase_words: list[list[frozenset[str]]] = []
         for entry in kb.entries:
             doc = _Doc(entry)
+            own: list[frozenset[str]] = []
             for number, text in enumerate((entry.title, *entry.questions, *entry.keywords)):
                 normalized = self.normalizer.normalize(text)
-                doc.words.update(self.words(normalized))
+                words = frozenset(self.words(normalized))
+                doc.words.update(words)
                 doc.bigrams.update(_bigrams(normalized))
                 if number <= len(entry.questions):
                     doc.phrases.append(normalized)
+                    own.append(words)
             self._docs.append(doc)
+            phrase_words.append(own)
         self._word_idf, self._word_postings = self._index(d.words for d in self._docs)
-        for doc in self._docs:
-            for phrase in doc.phrases:
-                phrase_words = frozenset(self.words(phrase))
-                doc.phrase_terms.append(
-                    (
-                        phrase_words,
-                        sum(self._word_idf[t] * self._informativeness(t) for t in phrase_words),
-                    )
-                )
+        weight = {t: idf * self._informativeness(t) for t, idf in self._word_idf.items()}
+        for doc, own in zip(self._docs, phrase_words, strict=True):
+            doc.phrase_terms = [(words, sum(weight[t] for t in words)) for words in own]
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
         self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
 

@@ -1,0 +1,98 @@
+"""The python-telegram-bot Application: the one place where the bot is wired together.
+
+``build_application`` attaches the handlers in order, the error handler, the rate limiter (429
+flood waits are retried instead of crashing) and the start-up and shutdown hooks: open the
+inquiry log, publish the command list in Chinese and English; on SIGINT/SIGTERM, finish the
+updates in hand, then flush the log. ``run`` starts long polling or the webhook server.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.services import Services
+from bot.settings import Settings
+from bot.texts import LANGUAGES, texts
+from handlers import ErrorHandler, build_handlers
+
+__all__ = ["COMMANDS", "build_application", "publish_commands", "run"]
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = ("start", "menu", "role", "human", "demand", "help", "forget", "cancel")
+"""The people's commands, in the order the Telegram menu shows them."""
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+async def publish_commands(app: TelegramApp) -> None:
+    """setMyCommands: Chinese as the default list, English for English-language clients."""
+    for language in LANGUAGES:
+        t = texts(language)
+        commands = [BotCommand(name, t.t(f"commands.{name}")) for name in COMMANDS]
+        await app.bot.set_my_commands(
+            commands, language_code=None if language == "zh" else language
+        )
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    rate_limiter: bool = True,
+) -> TelegramApp:
+    """The Application with every handler registered; nothing is started."""
+
+    async def post_init(app: TelegramApp) -> None:
+        await services.open()
+        await publish_commands(app)
+        logger.info("bot @%s ready", app.bot.username)
+
+    async def post_shutdown(app: TelegramApp) -> None:
+        await services.close()
+
+    builder = ApplicationBuilder().token(token).post_init(post_init).post_shutdown(post_shutdown)
+    if base_url:
+        builder = builder.base_url(base_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    if rate_limiter:
+        # PTB types the builder for a limiter without per-call arguments; AIORateLimiter takes a dict.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    app: TelegramApp = builder.build()
+    app.add_handlers(build_handlers(services))
+    app.add_error_handler(ErrorHandler(services))
+    return app
+
+
+def run(settings: Settings, services: Services, *, webhook: bool = False) -> None:
+    """Runs the bot until SIGINT/SIGTERM: long polling, or the webhook server behind a proxy."""
+    assert settings.telegram.token is not None
+    base = settings.telegram.base_url
+    app = build_application(
+        services,
+        token=settings.telegram.token.get_secret_value(),
+        base_url=base,
+        base_file_url=base.replace("/bot", "/file/bot") if base.endswith("/bot") else None,
+    )
+    if webhook or settings.telegram.webhook_url:
+        if not settings.telegram.webhook_url or settings.telegram.webhook_secret is None:
+            raise SystemExit(
+                "webhook mode needs telegram.webhook_url and TALENTBOT_TELEGRAM__WEBHOOK_SECRET"
+            )
+        app.run_webhook(
+            listen=settings.telegram.webhook_listen,
+            port=settings.telegram.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.telegram.webhook_url,
+            secret_token=settings.telegram.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

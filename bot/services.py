@@ -1,0 +1,67 @@
+"""The application's long-lived parts, built once and handed to every adapter.
+
+The Telegram handlers, the console chat and the CLI all reach the knowledge base, the inquiry
+log and the conversation core through one ``Services`` object (never through untyped
+``bot_data`` lookups). The log is opened inside the running event loop, by ``open``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.assistant import Assistant
+from bot.inquiry_log import InquiryLog
+from bot.settings import Settings
+from knowledge.service import KnowledgeService
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """Settings, knowledge base, inquiry log and conversation core."""
+
+    settings: Settings
+    knowledge: KnowledgeService
+    _log: InquiryLog | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Loads the knowledge base; raises ``KnowledgeBaseError`` if it is invalid."""
+        knowledge = KnowledgeService(
+            settings.knowledge.dir,
+            seeds_dir=settings.knowledge.seeds_dir,
+            config=settings.matching.to_config(),
+        )
+        knowledge.load()
+        return cls(settings, knowledge)
+
+    async def open(self) -> None:
+        """Opens the inquiry log (upgrading its schema); call inside the event loop."""
+        if self._log is None:
+            self._log = await InquiryLog.open(
+                self.settings.database.url, echo=self.settings.database.echo
+            )
+
+    async def close(self) -> None:
+        """Finishes pending writes and closes the log."""
+        if self._log is not None:
+            await self._log.close()
+            self._log = None
+
+    @property
+    def log(self) -> InquiryLog:
+        """The inquiry log; ``open`` must have run."""
+        if self._log is None:
+            raise RuntimeError("Services.open() has not run")
+        return self._log
+
+    @property
+    def assistant(self) -> Assistant:
+        """The conversation core over the knowledge base, recording into the log."""
+        return Assistant(self.knowledge, self.log)
+
+    @property
+    def office(self) -> dict[str, str]:
+        """Placeholder values for answers."""
+        return self.settings.office.placeholders()

@@ -1,0 +1,123 @@
+"""Sending the core's views on Telegram: HTML, inline keyboards, long text split, retries.
+
+Also turns a Telegram user into the core's ``Person``. Network errors while sending are retried
+a few times with a short back-off; 429 flood waits are handled by python-telegram-bot's
+``AIORateLimiter`` configured in ``bot/app.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+
+from bot.assistant import Person
+from bot.inquiry_log import Profile
+from bot.texts import Texts, language_for, texts
+from bot.views import View
+
+__all__ = ["keyboard", "person_of", "send_view", "texts_for"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+SEND_ATTEMPTS = 3
+
+
+def texts_for(user: User | None) -> Texts:
+    """The interface language for this Telegram user."""
+    return texts(language_for(user.language_code if user else None))
+
+
+def person_of(user: User, profile: Profile | None) -> Person:
+    """The core's view of a Telegram user, with the role we remember for them."""
+    return Person(
+        key=f"telegram:{user.id}",
+        display_name=user.full_name,
+        audience=profile.audience if profile else None,
+        language=language_for(user.language_code),
+    )
+
+
+def keyboard(view: View) -> InlineKeyboardMarkup | None:
+    """The view's buttons as an inline keyboard."""
+    if not view.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in view.buttons]
+    )
+
+
+async def with_retries(send: Callable[[], Awaitable[T]]) -> T:
+    """Retries a send on network errors (not on Telegram's refusals)."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await send()
+        except RetryAfter:
+            raise
+        except (NetworkError, TimedOut) as exc:
+            if attempt == SEND_ATTEMPTS or "Bad Request" in str(exc):
+                raise
+            logger.warning("send failed (%s), retrying (%d/%d)", exc, attempt, SEND_ATTEMPTS)
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def send_view(
+    message: Message, view: View, *, remove_reply_keyboard: bool = False
+) -> Message:
+    """Sends ``view`` in reply to ``message``'s chat; buttons go under the last part."""
+    parts = view.parts()
+    sent = message
+    for number, part in enumerate(parts):
+        last = number == len(parts) - 1
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+        if last and view.request_contact:
+            markup = ReplyKeyboardMarkup(
+                [[KeyboardButton(view.request_contact, request_contact=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
+        elif last:
+            markup = keyboard(view)
+            if markup is None and remove_reply_keyboard:
+                markup = ReplyKeyboardRemove()
+        sent = await with_retries(
+            lambda part=part, markup=markup: message.chat.send_message(  # type: ignore[misc]
+                part, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+            )
+        )
+    return sent
+
+
+async def edit_view(message: Message, view: View) -> None:
+    """Replaces a menu message in place (falls back to a new message if it cannot be edited)."""
+    try:
+        await with_retries(
+            lambda: message.edit_text(
+                view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
+            )
+        )
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        await send_view(message, view)  # too old or not ours to edit: send it anew
+
+
+def update_person_key(update: Update) -> str | None:
+    """``telegram:<id>`` of whoever sent the update."""
+    user = update.effective_user
+    return f"telegram:{user.id}" if user else None

@@ -1,0 +1,74 @@
+"""The real Application, long polling the project's fake Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dtm
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.services import Services
+from bot.settings import Settings, load_settings
+from knowledge.service import KnowledgeService
+from tests.fakegram import FakeTelegram
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass
+class Running:
+    """Everything a people-side test touches."""
+
+    fake: FakeTelegram
+    app: TelegramApp
+    services: Services
+
+
+def e2e_settings(tmp_path: Path, database_url: str | None = None) -> Settings:
+    """Project settings with a throwaway database."""
+    path = tmp_path / "settings.yaml"
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'e2e.sqlite3'}"
+    path.write_text(f"database:\n  url: {url}\noffice:\n  phone: 0730-0000000\n", encoding="utf-8")
+    return load_settings(path)
+
+
+async def start_polling(app: TelegramApp) -> None:
+    """What ``run_polling`` does at start-up, without taking over the event loop or signals."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
+
+
+async def stop_polling(app: TelegramApp) -> None:
+    """What ``run_polling`` does on SIGINT/SIGTERM: finish the updates in hand, then shut down."""
+    assert app.updater is not None
+    if app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def running(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[Running]:
+    """The bot running against the fake, with the real knowledge base and an SQLite log."""
+    async with FakeTelegram() as fake:
+        services = Services(e2e_settings(tmp_path), knowledge)
+        app = build_application(
+            services, token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
+        )
+        await start_polling(app)
+        try:
+            yield Running(fake, app, services)
+        finally:
+            await stop_polling(app)
