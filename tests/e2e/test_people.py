@@ -31,7 +31,7 @@ async def test_the_command_list_is_published_in_chinese_and_english(running: Run
     zh = [c["command"] for c in running.fake.commands("")]
     en = running.fake.commands("en")
     assert zh == list(COMMANDS)
-    assert [c["description"] for c in en][0] == EN.t("commands.start")
+    assert [c["description"] for c in en] == [EN.t(f"commands.{name}") for name in COMMANDS]
 
 
 async def test_start_explains_the_bot_and_the_chosen_role_is_remembered(running: Running) -> None:
@@ -99,7 +99,7 @@ async def test_a_question_is_answered_with_source_and_feedback_is_stored(running
     await fake.send_text(alice, "人才公寓怎么申请")
     answer = await fake.wait_for_bot_message(alice, "来源")
     sent = fake.sent_request(answer)
-    assert sent.parse_mode == "HTML" and "<b>人才公寓</b>" in sent.text
+    assert sent.parse_mode == "HTML" and sent.text is not None and "<b>人才公寓</b>" in sent.text
     assert "区人才服务中心" in answer["text"]
     await fake.tap(alice, answer, ZH.t("answer_buttons.helpful"))
     await fake.wait_until(lambda: bool(fake.callback_answers), what="callback answered")
