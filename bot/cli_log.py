@@ -224,15 +224,15 @@ def export_command(
     settings = get_settings()
     tz = settings.staff.timezone
 
-    async def work(log: InquiryLog) -> list[inquiries.InquiryRow]:
+    async def work(log: InquiryLog) -> tuple[list[inquiries.InquiryRow], list[Demand]]:
         async with log.sessions() as session:
-            return await inquiries.list_inquiries(
-                session, since=local_midnight(since, tz), limit=None
-            )
+            start = local_midnight(since, tz)
+            rows = await inquiries.list_inquiries(session, since=start, limit=None)
+            return rows, await inquiries.list_demands(session, since=start)
 
-    rows = _with_log(settings, work)
+    rows, demands = _with_log(settings, work)
     try:
-        export_rows(rows, output, fmt=fmt.value, t=texts("zh"), timezone=tz)
+        export_rows(rows, output, fmt=fmt.value, t=texts("zh"), timezone=tz, demands=demands)
     except OSError as exc:
         raise _fail(exc) from exc
     out.print(f"已导出 {len(rows)} 条记录到 {output}", markup=False)

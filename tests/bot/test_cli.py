@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -10,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.assistant import Person
+from bot.inquiry_log import InquiryLog
 from bot.settings import PROJECT_ROOT
 from bot.texts import texts
 from knowledge.loader import KnowledgeBase
@@ -204,3 +207,40 @@ def test_an_unreachable_database_is_one_clear_error() -> None:
     )
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demands_list_shows_registered_recruitment_needs(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"
+
+    async def register() -> None:
+        log = await InquiryLog.open(url)
+        try:
+            await log.add_demand(
+                Person("telegram:9", "Boss"),
+                company="某某科技公司",
+                contact_name="王经理",
+                contact_phone="13800000000",
+                positions=[{"title": "焊工", "count": 3, "requirement": "焊工证", "pay": "面议"}],
+                needed_by="尽快",
+                summary="某某科技公司 焊工 3 人",
+            )
+        finally:
+            await log.close()
+
+    asyncio.run(register())
+    env = {"TALENTBOT_DATABASE__URL": url}
+    rows = [
+        json.loads(line)
+        for line in talentbot("demands", "list", "--json", env=env).stdout.splitlines()
+    ]
+    assert [(r["company"], r["positions"][0]["title"], r["needed_by"]) for r in rows] == [
+        ("某某科技公司", "焊工", "尽快")
+    ]
+    table = talentbot("demands", "list", env=env)
+    assert "1 条招聘需求" in table.stdout and "焊工 / 3 / 焊工证 / 面议" in table.stdout
+    target = tmp_path / "log.xlsx"
+    assert talentbot("inquiries", "export", "-o", str(target), env=env).returncode == 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(target)["招聘需求"]
+    assert [c.value for c in sheet[2]][2] == "某某科技公司"
