@@ -8,8 +8,10 @@ updates in hand, then flush the log. ``run`` starts long polling or the webhook 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
@@ -17,14 +19,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from bot.services import Services
 from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
-from handlers import ErrorHandler, build_handlers
+from handlers import ErrorHandler, StaffHandlers, build_handlers
 
 __all__ = ["COMMANDS", "build_application", "publish_commands", "run"]
 
 logger = logging.getLogger(__name__)
 
 COMMANDS = ("start", "menu", "role", "human", "demand", "help", "forget", "cancel")
-"""The people's commands, in the order the Telegram menu shows them."""
+"""The people's commands, in the order the Telegram menu shows them (staff commands stay unlisted)."""
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -66,9 +68,36 @@ def build_application(
         # PTB types the builder for a limiter without per-call arguments; AIORateLimiter takes a dict.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     app: TelegramApp = builder.build()
-    app.add_handlers(build_handlers(services))
+    handlers, staff = build_handlers(services)
+    app.add_handlers(handlers)
     app.add_error_handler(ErrorHandler(services))
+    schedule_jobs(app, services, staff)
     return app
+
+
+def schedule_jobs(app: TelegramApp, services: Services, staff: StaffHandlers) -> None:
+    """SLA reminders every ``reminder_check_seconds`` and the daily digest at ``digest_time``.
+
+    Their state (when a ticket was last re-announced, which days' digests went out) is in the
+    database, so after a restart the jobs pick up where they left off: a digest whose time
+    passed while the bot was down is sent shortly after start.
+    """
+    settings = services.settings.staff
+    if settings.chat_id is None or app.job_queue is None:
+        return
+    app.job_queue.run_repeating(
+        staff.remind_job,
+        interval=settings.reminder_check_seconds,
+        first=settings.reminder_check_seconds,
+        name="sla-reminders",
+    )
+    hour, minute = (int(part) for part in settings.digest_time.split(":"))
+    zone = ZoneInfo(settings.timezone)
+    app.job_queue.run_daily(
+        staff.digest_job, time=dt.time(hour, minute, tzinfo=zone), name="daily-digest"
+    )
+    if dt.datetime.now(zone).time() >= dt.time(hour, minute):
+        app.job_queue.run_once(staff.digest_job, when=5, name="daily-digest-catch-up")
 
 
 def run(settings: Settings, services: Services, *, webhook: bool = False) -> None:

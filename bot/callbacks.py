@@ -23,6 +23,10 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "human": re.compile(r"hu:(\d{1,12})"),
     "forget": re.compile(r"fg:(yes|no)"),
     "demand": re.compile(r"dm:(start|confirm|edit|more|done)"),
+    "staff": re.compile(r"st:(take|resolve|history):(\d{1,12})"),
+    "inbox": re.compile(r"st:inbox:(\d{1,3})"),
+    "rate": re.compile(r"rt:(\d{1,12}):([1-5])"),
+    "end": re.compile(r"end:(\d{1,12})"),
 }
 _PREFIX = {
     "role": "role",
@@ -33,6 +37,10 @@ _PREFIX = {
     "human": "hu",
     "forget": "fg",
     "demand": "dm",
+    "staff": "st",
+    "inbox": "st:inbox",
+    "rate": "rt",
+    "end": "end",
 }
 
 

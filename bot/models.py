@@ -7,7 +7,7 @@ did about it. Deleting a person cascades to everything about them (``/forget``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -33,7 +34,9 @@ __all__ = [
     "Feedback",
     "Inquiry",
     "Person",
+    "StaffDigest",
     "Ticket",
+    "TicketLink",
     "TicketMessage",
     "TicketReason",
     "TicketStatus",
@@ -172,6 +175,9 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolution_note: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None] = mapped_column(Integer)
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reminded_at: Mapped[datetime | None] = mapped_column()
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket",
@@ -211,3 +217,22 @@ class Demand(Base):
     needed_by: Mapped[str] = mapped_column(String(100))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TicketLink(Base):
+    """A staff-group message the bot posted about a ticket; replying to it answers the ticket."""
+
+    __tablename__ = "ticket_links"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+
+
+class StaffDigest(Base):
+    """A day whose digest was sent to the staff group."""
+
+    __tablename__ = "staff_digests"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.assistant import Assistant
+from bot.desk import StaffDesk
 from bot.inquiry_log import InquiryLog
 from bot.settings import Settings
 from knowledge.service import KnowledgeService
@@ -60,6 +61,15 @@ class Services:
     def assistant(self) -> Assistant:
         """The conversation core over the knowledge base, recording into the log."""
         return Assistant(self.knowledge, self.log)
+
+    @property
+    def desk(self) -> StaffDesk:
+        """Ticket operations for specialists."""
+        return StaffDesk(self.log)
+
+    def is_staff(self, user_id: int | None) -> bool:
+        """Whether this Telegram user is one of the office's specialists (checked on every action)."""
+        return user_id is not None and user_id in self.settings.staff.user_ids
 
     @property
     def office(self) -> dict[str, str]:

@@ -105,8 +105,11 @@ class StaffSettings(_Section):
     """Who the specialists are and how they are reminded."""
 
     user_ids: list[int] = Field(default_factory=list)
+    names: dict[int, str] = Field(default_factory=dict)
+    """Optional display names of specialists (else their Telegram names)."""
     chat_id: int | None = None
     sla_hours: float = Field(24, gt=0)
+    reminder_check_seconds: float = Field(600, gt=0)
     digest_time: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: str = "Asia/Shanghai"
 

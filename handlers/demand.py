@@ -27,6 +27,7 @@ from bot.services import Services
 from bot.texts import Texts
 from bot.views import Button, View
 from handlers.render import person_of, send_view, texts_for
+from handlers.staff import StaffNotifier
 from knowledge.schema import Audience
 
 __all__ = ["build_demand_conversation"]
@@ -53,8 +54,9 @@ def _ask(t: Texts, key: str, **values: object) -> View:
 class DemandConversation:
     """The states of the /demand form."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, notifier: StaffNotifier) -> None:
         self.services = services
+        self.notifier = notifier
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         """Checks the person is an enterprise and asks for the company name."""
@@ -220,15 +222,18 @@ class DemandConversation:
             return COMPANY
         draft = _draft(context)
         profile = await self.services.log.profile(f"telegram:{user.id}")
-        demand_id, _ = await self.services.log.add_demand(
+        summary = draft.summary(texts_for(None))
+        demand_id, ticket = await self.services.log.add_demand(
             person_of(user, profile),
             company=draft.company,
             contact_name=draft.contact_name,
             contact_phone=draft.contact_phone,
             positions=[p.as_dict() for p in draft.positions],
             needed_by=draft.needed_by,
-            summary=draft.summary(texts_for(None)),
+            summary=summary,
         )
+        if ticket is not None:
+            await self.notifier.announce(context.bot, ticket, summary, author=draft.contact_name)
         if context.user_data is not None:
             context.user_data.pop(DRAFT, None)
         await send_view(query.message, _ask(t, "demand.saved", id=demand_id))
@@ -244,9 +249,11 @@ class DemandConversation:
         return ConversationHandler.END
 
 
-def build_demand_conversation(services: Services) -> ConversationHandler[Any]:
+def build_demand_conversation(
+    services: Services, notifier: StaffNotifier
+) -> ConversationHandler[Any]:
     """The /demand ConversationHandler (also started by the enterprise menu's button)."""
-    form = DemandConversation(services)
+    form = DemandConversation(services, notifier)
     text = filters.TEXT & ~filters.COMMAND
     with warnings.catch_warnings():
         # PTB notes that button taps are tracked per chat, not per message: that is intended.

@@ -14,11 +14,13 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, views
 from bot.assistant import Person
+from bot.desk import DeskError
 from bot.inquiries import InquiryNotFound
 from bot.inquiry_log import NotYours, Profile
 from bot.services import Services
 from bot.texts import Texts
 from handlers.render import edit_view, person_of, send_view, texts_for
+from handlers.staff import StaffNotifier
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience, Category
 
@@ -30,8 +32,9 @@ logger = logging.getLogger(__name__)
 class PeopleHandlers:
     """The bot's conversation with talent and enterprises."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, notifier: StaffNotifier) -> None:
         self.services = services
+        self.notifier = notifier
 
     async def _who(self, update: Update) -> tuple[Person, Profile | None, Texts]:
         user = update.effective_user
@@ -85,6 +88,9 @@ class PeopleHandlers:
         person, _, t = await self._who(update)
         extra = " ".join(context.args or [])
         ticket = await self.services.log.request_human(person, extra or "/human")
+        await self.notifier.announce(
+            context.bot, ticket, extra or "/human", author=person.display_name
+        )
         await send_view(message, views.plain(t.t("human.opened", ticket=ticket)))
 
     async def forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,6 +118,14 @@ class PeopleHandlers:
             message is not None and message.text is not None and update.effective_chat is not None
         )
         person, profile, t = await self._who(update)
+        relay = await self.services.desk.relay_ticket(person.key)
+        if relay is not None:
+            await self.services.desk.person_message(relay.id, person.display_name, message.text)
+            await self.notifier.announce(
+                context.bot, relay.id, message.text, author=person.display_name
+            )
+            await send_view(message, views.plain(t.t("relay.forwarded", ticket=relay.id)))
+            return
         reply = await self.services.assistant.ask(
             person,
             message.text,
@@ -136,6 +150,18 @@ class PeopleHandlers:
         await send_view(message, view)
         if reply.inquiry_id is not None:
             await self.services.log.mark_replied(reply.inquiry_id)
+        if reply.ticket_id is not None:
+            await self.notifier.announce(
+                context.bot, reply.ticket_id, message.text, author=person.display_name
+            )
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any command the bot does not have."""
+        assert update.effective_message is not None
+        await send_view(
+            update.effective_message,
+            views.plain(texts_for(update.effective_user).t("unknown_command")),
+        )
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every inline button of the people's side; data is parsed, then re-checked."""
@@ -169,11 +195,17 @@ class PeopleHandlers:
         elif tap.kind == "entry" and kb.get(tap.args[0]) is not None:
             await self._open_entry(update, person, t, tap.args[0], message)
         elif tap.kind == "feedback":
-            await self._feedback(update, person, t, int(tap.args[0]), tap.args[1] == "y", message)
+            await self._feedback(
+                update, context, person, t, int(tap.args[0]), tap.args[1] == "y", message
+            )
         elif tap.kind == "human":
-            await self._human(update, person, t, int(tap.args[0]), message)
+            await self._human(update, context, person, t, int(tap.args[0]), message)
         elif tap.kind == "forget":
             await self._forget(update, person, t, tap.args[0] == "yes", message)
+        elif tap.kind == "rate":
+            await self._rate(update, person, t, int(tap.args[0]), int(tap.args[1]), message)
+        elif tap.kind == "end":
+            await self._end(update, context, person, t, int(tap.args[0]), message)
         else:
             await query.answer(t.t("error.expired"))
 
@@ -218,6 +250,7 @@ class PeopleHandlers:
     async def _feedback(
         self,
         update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
         person: Person,
         t: Texts,
         inquiry_id: int,
@@ -237,10 +270,19 @@ class PeopleHandlers:
         await query.answer(t.t("feedback.thanks"))
         await message.edit_reply_markup(reply_markup=None)
         if ticket is not None:
+            await self.notifier.announce(
+                context.bot, ticket, t.t("answer_buttons.not_helpful"), author=person.display_name
+            )
             await send_view(message, views.plain(t.t("feedback.sorry", ticket=ticket)))
 
     async def _human(
-        self, update: Update, person: Person, t: Texts, inquiry_id: int, message: Message
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        person: Person,
+        t: Texts,
+        inquiry_id: int,
+        message: Message,
     ) -> None:
         query = update.callback_query
         assert query is not None
@@ -251,6 +293,9 @@ class PeopleHandlers:
             await query.answer(t.t("error.expired"))
             return
         await query.answer()
+        await self.notifier.announce(
+            context.bot, ticket, t.t("answer_buttons.human"), author=person.display_name
+        )
         await send_view(message, views.plain(t.t("human.opened", ticket=ticket)))
 
     async def _forget(
@@ -264,3 +309,41 @@ class PeopleHandlers:
             return
         removed = await self.services.log.forget(person.key)
         await edit_view(message, views.plain(t.t("forget.done" if removed else "forget.nothing")))
+
+    async def _rate(
+        self, update: Update, person: Person, t: Texts, ticket: int, rating: int, message: Message
+    ) -> None:
+        query = update.callback_query
+        assert query is not None
+        try:
+            await self.services.desk.rate(ticket, person.key, rating)
+        except DeskError:
+            logger.warning("refused rating of ticket %s from %s", ticket, person.key)
+            await query.answer(t.t("error.expired"))
+            return
+        await query.answer(t.t("rating.thanks"))
+        await edit_view(message, views.plain(t.t("rating.thanks")))
+
+    async def _end(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        person: Person,
+        t: Texts,
+        ticket: int,
+        message: Message,
+    ) -> None:
+        query = update.callback_query
+        assert query is not None
+        try:
+            card = await self.services.desk.end_by_person(ticket, person.key)
+        except DeskError:
+            logger.warning("refused ending ticket %s from %s", ticket, person.key)
+            await query.answer(t.t("error.expired"))
+            return
+        await query.answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await send_view(message, views.plain(t.t("relay.ended")))
+        await self.notifier.announce(
+            context.bot, card.id, t.t("relay.end_button"), author=person.display_name
+        )

@@ -1,0 +1,434 @@
+"""Specialists on Telegram: ticket cards in the staff group, replies relayed, staff commands.
+
+Every staff command and every staff button checks the sender against ``staff.user_ids`` at the
+moment it acts; callback data is never trusted on its own. Somebody who is not staff gets the
+reply for an unknown command, and the attempt is logged.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import CallbackContext, ContextTypes
+
+from bot import callbacks, staff_views, views
+from bot.desk import DeskError, TicketCard
+from bot.export import export_rows
+from bot.inquiries import list_demands, list_inquiries
+from bot.models import utcnow
+from bot.services import Services
+from bot.stats import compute_stats
+from bot.texts import Texts, texts
+from bot.views import Button, View
+from handlers.render import edit_view, keyboard, send_view, texts_for
+
+__all__ = ["StaffHandlers", "StaffNotifier"]
+
+logger = logging.getLogger(__name__)
+INBOX_PAGE = 5
+
+
+def _staff_texts() -> Texts:
+    return texts("zh")
+
+
+def _name(update: Update, services: Services) -> str:
+    user = update.effective_user
+    assert user is not None
+    return services.settings.staff.names.get(user.id) or user.full_name
+
+
+class StaffNotifier:
+    """Posts tickets to the staff group and relays people's messages to their ticket's thread."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def chat_id(self) -> int | None:
+        """The staff group, if one is configured."""
+        return self.services.settings.staff.chat_id
+
+    async def announce(self, bot: Bot, ticket_id: int, text: str, *, author: str = "") -> None:
+        """A new ticket gets a card; a ticket that has one gets the message as a reply to it."""
+        if self.chat_id is None:
+            return
+        desk = self.services.desk
+        card = await desk.card(ticket_id)
+        t = _staff_texts()
+        try:
+            if card.card_message_id is None:
+                view = staff_views.card(card, t)
+                sent = await bot.send_message(
+                    self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
+                )
+                await desk.link(ticket_id, self.chat_id, sent.message_id, is_card=True)
+                return
+            relayed = views.plain(
+                t.t("staff.relayed", ticket=ticket_id, name=author or card.person_name, text=text)
+            )
+            sent = await bot.send_message(
+                self.chat_id,
+                relayed.text,
+                parse_mode=ParseMode.HTML,
+                reply_to_message_id=card.card_message_id,
+                allow_sending_without_reply=True,
+            )
+            await desk.link(ticket_id, self.chat_id, sent.message_id)
+        except TelegramError as exc:
+            logger.error("could not post ticket %s to the staff group: %s", ticket_id, exc)
+
+    async def remind(self, bot: Bot, card: TicketCard) -> None:
+        """Re-announces a ticket open longer than the SLA."""
+        if self.chat_id is None:
+            return
+        view = staff_views.card(
+            card, _staff_texts(), reminder_hours=self.services.settings.staff.sla_hours
+        )
+        sent = await bot.send_message(
+            self.chat_id,
+            view.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(view),
+            reply_to_message_id=card.card_message_id,
+            allow_sending_without_reply=True,
+        )
+        await self.services.desk.link(card.id, self.chat_id, sent.message_id)
+        await self.services.desk.mark_reminded(card.id)
+
+
+class StaffHandlers:
+    """Staff commands, the staff buttons, replies to cards, reminders and the digest."""
+
+    def __init__(self, services: Services, notifier: StaffNotifier) -> None:
+        self.services = services
+        self.notifier = notifier
+
+    async def _refuse(self, update: Update) -> None:
+        """Non-staff: the unknown-command reply, and a note in the log."""
+        user = update.effective_user
+        logger.warning(
+            "refused staff action from user %s: %r", user.id if user else None, _what(update)
+        )
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts_for(user).t("unknown_command"))
+        elif update.effective_message is not None:
+            await send_view(
+                update.effective_message, views.plain(texts_for(user).t("unknown_command"))
+            )
+
+    def _allowed(self, update: Update) -> bool:
+        user = update.effective_user
+        return self.services.is_staff(user.id if user else None)
+
+    async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Dispatches /inbox /ticket /take /reply /resolve /stats /export /reload after the check."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        if not self._allowed(update):
+            await self._refuse(update)
+            return
+        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        args = context.args or []
+        handler = {
+            "inbox": self._inbox,
+            "ticket": self._ticket,
+            "take": self._take,
+            "reply": self._reply,
+            "resolve": self._resolve,
+            "stats": self._stats,
+            "export": self._export,
+            "reload": self._reload,
+        }[name]
+        await handler(update, context, message, args)
+
+    @staticmethod
+    def _number(args: list[str]) -> int | None:
+        return int(args[0].lstrip("#")) if args and args[0].lstrip("#").isdigit() else None
+
+    async def _inbox(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        cards, total = await self.services.desk.inbox(page=0, size=INBOX_PAGE)
+        await send_view(message, staff_views.inbox(cards, total, 0, INBOX_PAGE, _staff_texts()))
+
+    async def _ticket(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        number = self._number(args)
+        if number is None:
+            await send_view(message, views.plain(t.t("staff.usage_ticket")))
+            return
+        try:
+            card, items = await self.services.desk.history(number)
+        except DeskError:
+            await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
+            return
+        await send_view(message, staff_views.card(card, t))
+        await send_view(
+            message, staff_views.history(card, items, t, self.services.settings.staff.timezone)
+        )
+
+    async def _take(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        number = self._number(args)
+        if number is None:
+            await send_view(message, views.plain(t.t("staff.usage_take")))
+            return
+        await self._do_take(update, context.bot, number, message)
+
+    async def _do_take(self, update: Update, bot: Bot, number: int, message: Message) -> None:
+        t = _staff_texts()
+        staff = _name(update, self.services)
+        try:
+            card = await self.services.desk.take(number, staff)
+        except DeskError:
+            await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
+            return
+        await self._refresh_card(bot, card)
+        await send_view(message, views.plain(t.t("staff.taken", ticket=number, staff=staff)))
+
+    async def _reply(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        number = self._number(args)
+        text = " ".join(args[1:]).strip()
+        if number is None or not text:
+            await send_view(message, views.plain(t.t("staff.usage_reply")))
+            return
+        await self._relay_to_person(update, context.bot, number, text, message)
+
+    async def _relay_to_person(
+        self, update: Update, bot: Bot, number: int, text: str, message: Message
+    ) -> None:
+        t = _staff_texts()
+        try:
+            card = await self.services.desk.reply(number, _name(update, self.services), text)
+        except DeskError:
+            await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
+            return
+        if card.telegram_user_id is not None:
+            person_t = texts(card.language)
+            view = View(
+                views.plain(person_t.t("relay.staff_reply", text=text)).text,
+                ((Button(person_t.t("relay.end_button"), callbacks.encode("end", card.id)),),),
+            )
+            await bot.send_message(
+                card.telegram_user_id,
+                view.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(view),
+            )
+        await self._refresh_card(bot, card)
+        await send_view(message, views.plain(t.t("staff.replied", ticket=number)))
+
+    async def _resolve(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        number = self._number(args)
+        if number is None:
+            await send_view(message, views.plain(t.t("staff.usage_resolve")))
+            return
+        await self._do_resolve(update, context.bot, number, " ".join(args[1:]).strip(), message)
+
+    async def _do_resolve(
+        self, update: Update, bot: Bot, number: int, note: str, message: Message
+    ) -> None:
+        t = _staff_texts()
+        try:
+            card = await self.services.desk.resolve(number, _name(update, self.services), note)
+        except DeskError:
+            await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
+            return
+        await self._refresh_card(bot, card)
+        await send_view(message, views.plain(t.t("staff.resolved", ticket=number)))
+        if card.telegram_user_id is not None:
+            person_t = texts(card.language)
+            noted = person_t.t("rating.note", note=note) if note else ""
+            stars = tuple(Button(str(n), callbacks.encode("rate", card.id, n)) for n in range(1, 6))
+            view = View(
+                views.plain(person_t.t("rating.resolved", ticket=card.id, note=noted)).text,
+                (stars,),
+            )
+            try:
+                await bot.send_message(
+                    card.telegram_user_id,
+                    view.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(view),
+                )
+            except TelegramError as exc:
+                logger.warning("could not ask %s for a rating: %s", card.person_key, exc)
+
+    async def _refresh_card(self, bot: Bot, card: TicketCard) -> None:
+        if card.card_chat_id is None or card.card_message_id is None:
+            return
+        view = staff_views.card(card, _staff_texts())
+        try:
+            await bot.edit_message_text(
+                view.text,
+                chat_id=card.card_chat_id,
+                message_id=card.card_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(view),
+            )
+        except TelegramError as exc:
+            if "not modified" not in str(exc).lower():
+                logger.warning("could not update the card of ticket %s: %s", card.id, exc)
+
+    async def _stats(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        await send_view(message, views.plain(await self.stats_text()))
+
+    async def stats_text(self, *, now_offset: timedelta = timedelta(0)) -> str:
+        """Today and the last 7 days, in the office's time zone."""
+        zone = ZoneInfo(self.services.settings.staff.timezone)
+        now = utcnow().astimezone(zone) - now_offset
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self.services.log.sessions() as session:
+            today = await compute_stats(
+                session, since=midnight, timezone=self.services.settings.staff.timezone
+            )
+            week = await compute_stats(
+                session,
+                since=midnight - timedelta(days=6),
+                timezone=self.services.settings.staff.timezone,
+            )
+        return staff_views.stats_text(today, week, _staff_texts())
+
+    async def _export(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        days = int(args[0]) if args and args[0].isdigit() else (30 if not args else 0)
+        if not 1 <= days <= 365:
+            await send_view(message, views.plain(t.t("staff.export_usage")))
+            return
+        since = utcnow() - timedelta(days=days)
+        async with self.services.log.sessions() as session:
+            rows = await list_inquiries(session, since=since, limit=None)
+            demands = await list_demands(session, since=since)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"talentbot-{utcnow():%Y%m%d}.xlsx"
+            export_rows(
+                rows,
+                path,
+                fmt="xlsx",
+                t=t,
+                timezone=self.services.settings.staff.timezone,
+                demands=demands,
+            )
+            data = path.read_bytes()
+        await message.chat.send_document(
+            io.BytesIO(data),
+            filename=path.name,
+            caption=t.t("staff.export_caption", days=days, rows=len(rows)),
+        )
+
+    async def _reload(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
+    ) -> None:
+        t = _staff_texts()
+        problems = self.services.knowledge.reload()
+        if not problems:
+            await send_view(
+                message,
+                views.plain(t.t("staff.reload_ok", entries=len(self.services.knowledge.kb))),
+            )
+            return
+        listed = "\n".join(str(p) for p in problems[:30])
+        more = f"\n… (+{len(problems) - 30})" if len(problems) > 30 else ""
+        await send_view(message, views.plain(f"{t.t('staff.reload_failed')}\n{listed}{more}"))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """认领 / 已解决 / 查看记录 and inbox paging; the sender is checked now, not trusted."""
+        query = update.callback_query
+        assert query is not None
+        if not self._allowed(update):
+            await self._refuse(update)
+            return
+        tap = callbacks.parse(query.data)
+        message = query.message if isinstance(query.message, Message) else None
+        if tap is None or message is None:
+            await query.answer(_staff_texts().t("error.expired"))
+            return
+        await query.answer()
+        if tap.kind == "inbox":
+            page = int(tap.args[0])
+            cards, total = await self.services.desk.inbox(page=page, size=INBOX_PAGE)
+            await edit_view(
+                message, staff_views.inbox(cards, total, page, INBOX_PAGE, _staff_texts())
+            )
+            return
+        action, number = tap.args[0], int(tap.args[1])
+        if action == "take":
+            await self._do_take(update, context.bot, number, message)
+        elif action == "resolve":
+            await self._do_resolve(update, context.bot, number, "", message)
+        else:
+            await self._ticket(update, context, message, [str(number)])
+
+    async def reply_to_card(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A specialist replied to a card (or a relayed message): send it to the person."""
+        message = update.effective_message
+        assert (
+            message is not None
+            and message.reply_to_message is not None
+            and message.text is not None
+        )
+        if not self._allowed(update):
+            logger.warning(
+                "ignored a reply in the staff group from non-staff %s", update.effective_user
+            )
+            return
+        ticket = await self.services.desk.ticket_for_message(
+            message.chat.id, message.reply_to_message.message_id
+        )
+        if ticket is None:
+            return
+        await self._relay_to_person(update, context.bot, ticket, message.text, message)
+
+    async def remind_job(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """JobQueue: re-announce tickets open longer than the SLA (state in the database)."""
+        sla = timedelta(hours=self.services.settings.staff.sla_hours)
+        for card in await self.services.desk.due_for_reminder(sla=sla):
+            try:
+                await self.notifier.remind(context.bot, card)
+            except TelegramError as exc:
+                logger.error("SLA reminder for ticket %s failed: %s", card.id, exc)
+
+    async def digest_job(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        """JobQueue: yesterday's digest, once (a restart after the time catches up)."""
+        chat = self.notifier.chat_id
+        if chat is None:
+            return
+        zone = ZoneInfo(self.services.settings.staff.timezone)
+        yesterday = (utcnow().astimezone(zone) - timedelta(days=1)).date()
+        if await self.services.desk.digest_sent(yesterday):
+            return
+        t = _staff_texts()
+        text = f"{t.t('staff.digest_header', day=yesterday.isoformat())}\n{await self.stats_text(now_offset=timedelta(days=1))}"
+        await context.bot.send_message(chat, views.plain(text).text, parse_mode=ParseMode.HTML)
+        await self.services.desk.mark_digest(yesterday)
+
+
+def _what(update: Update) -> str:
+    if update.callback_query is not None:
+        return f"button {update.callback_query.data!r}"
+    message = update.effective_message
+    return f"message {message.text!r}" if message is not None else "update"
