@@ -13,7 +13,7 @@ from bot import callbacks
 from bot.desk import HistoryItem, TicketCard
 from bot.formatting import HTML
 from bot.stats import Stats
-from bot.texts import Texts
+from bot.texts import Texts, texts
 from bot.views import Button, View
 
 __all__ = ["card", "duration", "history", "inbox", "stats_text"]
@@ -44,7 +44,7 @@ def card(ticket: TicketCard, t: Texts, *, reminder_hours: float | None = None) -
         reason=t.t(f"staff.reason.{ticket.reason}"),
         name=ticket.person_name or ticket.person_key,
         audience=t.t(f"audience.{ticket.audience}") if ticket.audience else t.t("staff.nobody"),
-        language=t.t("language_name") if ticket.language == t.language else ticket.language,
+        language=texts(ticket.language).t("language_name"),
         phone=t.t("staff.phone", phone=ticket.phone) if ticket.phone else "",
         question=ticket.question,
         answered=_answered(ticket, t),

@@ -18,7 +18,7 @@ from bot.desk import DeskError
 from bot.inquiries import InquiryNotFound
 from bot.inquiry_log import NotYours, Profile
 from bot.services import Services
-from bot.texts import Texts
+from bot.texts import Texts, texts
 from handlers.render import edit_view, person_of, send_view, texts_for
 from handlers.staff import StaffNotifier
 from knowledge.matcher import Outcome
@@ -345,5 +345,5 @@ class PeopleHandlers:
         await message.edit_reply_markup(reply_markup=None)
         await send_view(message, views.plain(t.t("relay.ended")))
         await self.notifier.announce(
-            context.bot, card.id, t.t("relay.end_button"), author=person.display_name
+            context.bot, card.id, texts("zh").t("staff.ended_by_person"), author=person.display_name
         )
