@@ -121,7 +121,7 @@ def list_command(
         return
     t = texts("zh")
     shown = ("id", "created_at", "person", "text", "outcome", "entry_title", "status", "assignee")
-    table = Table(title=f"{len(rows)} 条咨询记录", show_lines=False)
+    table = Table(title=t.t("cli.inquiries_title", count=len(rows)), show_lines=False)
     for column in shown:
         table.add_column(
             t.t(f"log.columns.{column}"),
@@ -155,14 +155,21 @@ def show_command(inquiry_id: Annotated[int, typer.Argument(help="Inquiry id.")])
             out.print(str(record[column]), markup=False)
     for suggestion in view.suggestions:
         out.print(
-            f"  推荐: {suggestion.get('title')} ({suggestion.get('entry_id')}, {suggestion.get('score')})",
+            t.t(
+                "cli.suggestion",
+                title=suggestion.get("title"),
+                entry_id=suggestion.get("entry_id"),
+                score=suggestion.get("score"),
+            ),
             markup=False,
         )
     for feedback in view.feedback:
-        verdict = "有帮助" if feedback.helpful else "没帮助"
-        out.print(f"反馈: {verdict} {feedback.comment or ''}", markup=False)
+        verdict = t.t("cli.helpful" if feedback.helpful else "cli.not_helpful")
+        out.print(
+            t.t("cli.feedback", verdict=verdict, comment=feedback.comment or ""), markup=False
+        )
     if view.ticket is not None and view.ticket.resolution_note:
-        out.print(f"处理说明: {view.ticket.resolution_note}", markup=False)
+        out.print(t.t("cli.note", note=view.ticket.resolution_note), markup=False)
     zone = ZoneInfo(settings.staff.timezone)
     for message in view.messages:
         when = message.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -191,7 +198,7 @@ def resolve_command(
         ticket_id = _with_log(settings, work)
     except (InquiryNotFound, TicketError) as exc:
         raise _fail(exc) from exc
-    out.print(f"工单 {ticket_id} 已解决（咨询 {inquiry_id}）")
+    out.print(texts("zh").t("cli.resolved", ticket=ticket_id, inquiry=inquiry_id), markup=False)
 
 
 @inquiries_app.command("assign")
@@ -211,7 +218,10 @@ def assign_command(
         ticket_id = _with_log(settings, work)
     except (InquiryNotFound, TicketError) as exc:
         raise _fail(exc) from exc
-    out.print(f"工单 {ticket_id} 已分配给 {staff}（咨询 {inquiry_id}）", markup=False)
+    out.print(
+        texts("zh").t("cli.assigned", ticket=ticket_id, staff=staff, inquiry=inquiry_id),
+        markup=False,
+    )
 
 
 @inquiries_app.command("export")
@@ -235,52 +245,56 @@ def export_command(
         export_rows(rows, output, fmt=fmt.value, t=texts("zh"), timezone=tz, demands=demands)
     except OSError as exc:
         raise _fail(exc) from exc
-    out.print(f"已导出 {len(rows)} 条记录到 {output}", markup=False)
+    out.print(texts("zh").t("cli.exported", count=len(rows), path=output), markup=False)
 
 
 def _duration(value: Any) -> str:
     if value is None:
         return "—"
     minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60} 小时 {minutes % 60} 分" if minutes >= 60 else f"{minutes} 分钟"
+    t = texts("zh")
+    if minutes >= 60:
+        return t.t("cli.hours_minutes", hours=minutes // 60, minutes=minutes % 60)
+    return t.t("cli.minutes", minutes=minutes)
 
 
 def render_stats(result: Stats) -> None:
     """Prints the stats as rich tables."""
     t = texts("zh")
-    out.print(f"[bold]咨询总数[/]: {result.total}")
+    out.print(f"[bold]{t.t('cli.total')}[/]: {result.total}")
     if result.answer_rate is not None:
-        out.print(f"[bold]直接回答率[/]: {result.answer_rate:.1%}")
+        out.print(f"[bold]{t.t('cli.answer_rate')}[/]: {result.answer_rate:.1%}")
     if result.helpful_rate is not None:
         out.print(
-            f"[bold]有帮助比例[/]: {result.helpful_rate:.1%}（{result.helpful} 有帮助 / {result.not_helpful} 没帮助）"
+            f"[bold]{t.t('cli.helpful_rate')}[/]: {result.helpful_rate:.1%}"
+            + t.t("cli.helpful_detail", helpful=result.helpful, not_helpful=result.not_helpful)
         )
-    out.print(f"[bold]未结工单[/]: {result.open_tickets}")
-    out.print(f"[bold]首次响应时间中位数[/]: {_duration(result.median_first_response)}")
-    out.print(f"[bold]解决时间中位数[/]: {_duration(result.median_resolution)}")
-    split = Table(title="结果分布")
-    split.add_column("结果")
-    split.add_column("数量", justify="right")
+    out.print(f"[bold]{t.t('cli.open_tickets')}[/]: {result.open_tickets}")
+    out.print(f"[bold]{t.t('cli.median_first')}[/]: {_duration(result.median_first_response)}")
+    out.print(f"[bold]{t.t('cli.median_resolution')}[/]: {_duration(result.median_resolution)}")
+    split = Table(title=t.t("cli.outcomes_title"))
+    split.add_column(t.t("cli.outcome"))
+    split.add_column(t.t("cli.count"), justify="right")
     for outcome, count in result.outcomes.items():
         split.add_row(t.t(f"log.outcome.{outcome}"), str(count))
     out.print(split)
-    days = Table(title="每日咨询量")
-    days.add_column("日期")
-    days.add_column("数量", justify="right")
+    days = Table(title=t.t("cli.per_day_title"))
+    days.add_column(t.t("cli.day"))
+    days.add_column(t.t("cli.count"), justify="right")
     for day, count in result.per_day:
         days.add_row(day.isoformat(), str(count))
     out.print(days)
-    entries = Table(title="最常匹配的条目")
-    entries.add_column("条目")
-    entries.add_column("标题")
-    entries.add_column("次数", justify="right")
+    entries = Table(title=t.t("cli.top_entries_title"))
+    entries.add_column(t.t("cli.entry"))
+    entries.add_column(t.t("cli.title"))
+    entries.add_column(t.t("cli.times"), justify="right")
     for entry_id, title, count in result.top_entries:
         entries.add_row(entry_id, title, str(count))
     out.print(entries)
-    gaps = Table(title="未能回答的问题（知识库缺口）")
-    gaps.add_column("问题")
-    gaps.add_column("次数", justify="right")
-    gaps.add_column("相似说法", overflow="fold")
+    gaps = Table(title=t.t("cli.gaps_title"))
+    gaps.add_column(t.t("cli.question"))
+    gaps.add_column(t.t("cli.times"), justify="right")
+    gaps.add_column(t.t("cli.variants"), overflow="fold")
     for group in result.unmatched:
         gaps.add_row(group.example, str(group.count), "；".join(group.variants))
     out.print(gaps)
@@ -344,7 +358,7 @@ def demands_list(
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
     t = texts("zh")
-    table = Table(title=f"{len(demands)} 条招聘需求")
+    table = Table(title=t.t("cli.demands_title", count=len(demands)))
     for column in DEMAND_COLUMNS:
         table.add_column(t.t(f"demand_columns.{column}"), overflow="fold")
     for values in demand_rows(demands, tz):
@@ -361,7 +375,7 @@ def upgrade_command() -> None:
         return None
 
     _with_log(settings, work)
-    out.print("数据库已是最新版本")
+    out.print(texts("zh").t("cli.db_current"))
 
 
 @db_app.command("purge")
@@ -379,7 +393,9 @@ def purge_command(
             return await inquiries.purge_resolved(session, older_than_days=keep)
 
     result = _with_log(settings, work)
-    out.print(f"已删除 {keep} 天前的 {result.inquiries} 条咨询记录和 {result.tickets} 个已解决工单")
+    out.print(
+        texts("zh").t("cli.purged", days=keep, inquiries=result.inquiries, tickets=result.tickets)
+    )
 
 
 def forget(
@@ -390,4 +406,4 @@ def forget(
     removed = _with_log(settings, lambda log: log.forget(person_key))
     if not removed:
         raise _fail(LookupError(f"no person {person_key!r} in the log"))
-    out.print(f"已删除 {person_key} 的全部记录", markup=False)
+    out.print(texts("zh").t("cli.forgotten", person=person_key), markup=False)

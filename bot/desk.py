@@ -27,6 +27,7 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
+from bot.texts import texts
 
 __all__ = ["DeskError", "HistoryItem", "StaffDesk", "TicketCard"]
 
@@ -267,7 +268,7 @@ class StaffDesk:
                 now = utcnow()
                 ticket.status = TicketStatus.RESOLVED.value
                 ticket.resolved_at = now
-                ticket.resolution_note = ticket.resolution_note or "（咨询人结束咨询）"
+                ticket.resolution_note = ticket.resolution_note or texts("zh").t("cli.ended_note")
             await session.flush()
             return await self._card(session, ticket)
 

@@ -30,6 +30,7 @@ from bot.models import (
     TicketStatus,
     utcnow,
 )
+from bot.texts import texts
 
 __all__ = [
     "InquiryNotFound",
@@ -310,7 +311,11 @@ async def add_feedback(
     await session.flush()
     if helpful:
         return None
-    text = inquiry.text if not comment else f"{inquiry.text}\n（反馈：{comment}）"
+    text = (
+        inquiry.text
+        if not comment
+        else texts("zh").t("cli.feedback_note", text=inquiry.text, comment=comment)
+    )
     return await open_ticket(
         session,
         person_id=inquiry.person_id,

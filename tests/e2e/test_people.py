@@ -256,3 +256,12 @@ async def test_a_person_who_blocked_the_bot_is_noted(running: Running) -> None:
             break
         await asyncio.sleep(0.05)
     assert await blocked()
+
+
+async def test_a_dropped_connection_while_sending_is_retried(running: Running) -> None:
+    fake = running.fake
+    alice = fake.user(115, "Alice")
+    fake.inject("sendMessage", "drop")
+    await fake.send_text(alice, "人才公寓怎么申请")
+    answer = await fake.wait_for_bot_message(alice, "来源", timeout=10)
+    assert answer["text"].startswith("人才公寓")

@@ -18,6 +18,7 @@ from bot.texts import texts
 from knowledge.service import KnowledgeService
 from tests.e2e.conftest import start_polling, stop_polling
 from tests.fakegram import FakeChat, FakeTelegram, FakeUser
+from tests.kbfactory import copy_real_kb
 
 ZH = texts("zh")
 STAFF_CHAT = -1001
@@ -239,3 +240,39 @@ async def test_the_daily_digest_is_sent_once_and_remembered(desk: Desk) -> None:
     assert "近 7 天" in digest["text"]
     await asyncio.sleep(1)
     assert sum("日报" in m["text"] for m in fake.bot_messages(group)) == 1
+
+
+async def test_reload_reports_file_and_line_and_keeps_serving_the_last_good_knowledge_base(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    kb_dir = copy_real_kb(tmp_path)
+    knowledge = KnowledgeService(kb_dir, seeds_dir=seeds_dir)
+    knowledge.load()
+    async with FakeTelegram() as fake:
+        path = tmp_path / "settings.yaml"
+        path.write_text(
+            f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'reload.sqlite3'}\nstaff:\n  user_ids: [900]\n",
+            encoding="utf-8",
+        )
+        services = Services(load_settings(path), knowledge)
+        app = build_application(
+            services, token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
+        )
+        await start_polling(app)
+        try:
+            wang, alice = fake.user(900, "Wang"), fake.user(11, "Alice")
+            housing = kb_dir / "entries" / "housing.yaml"
+            housing.write_text(
+                housing.read_text(encoding="utf-8").replace("kind: policy", "kind: polcy", 1),
+                encoding="utf-8",
+            )
+            await fake.send_text(wang, "/reload")
+            reply = await fake.wait_for_bot_message(wang, "知识库有问题")
+            assert (
+                "kb/entries/housing.yaml:" in reply["text"]
+                and "kind: Input should be" in reply["text"]
+            )
+            await fake.send_text(alice, "人才公寓怎么申请")
+            assert (await fake.wait_for_bot_message(alice, "来源"))["text"].startswith("人才公寓")
+        finally:
+            await stop_polling(app)
