@@ -8,6 +8,8 @@ ticket for the office's service commissioners. /cancel leaves at any step.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Message, Update
@@ -22,7 +24,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import callbacks, views
-from bot.demand_form import DemandDraft, clean_count, clean_phone, clean_text
+from bot.demand_form import DemandDraft, Position, clean_count, clean_phone, clean_text
 from bot.services import Services
 from bot.texts import Texts
 from bot.views import Button, View
@@ -49,6 +51,76 @@ def _draft(context: ContextTypes.DEFAULT_TYPE) -> DemandDraft:
 
 def _ask(t: Texts, key: str, **values: object) -> View:
     return views.plain(t.t(key, **values))
+
+
+def _prompt(key: str, **values: object) -> Callable[[DemandDraft, Texts], View]:
+    return lambda _draft, t: _ask(t, key, **values)
+
+
+def _next_position(draft: DemandDraft, t: Texts) -> View:
+    return _ask(t, "demand.position_title", number=len(draft.positions))
+
+
+def _more_or_done(_draft: DemandDraft, t: Texts) -> View:
+    return View(
+        views.plain(t.t("demand.more")).text,
+        (
+            (
+                Button(t.t("demand.more_button"), callbacks.encode("demand", "more")),
+                Button(t.t("demand.done_button"), callbacks.encode("demand", "done")),
+            ),
+        ),
+    )
+
+
+def _summary(draft: DemandDraft, t: Texts) -> View:
+    return View(
+        views.plain(f"{t.t('demand.summary_header')}\n{draft.summary(t)}").text,
+        (
+            (
+                Button(t.t("demand.confirm_button"), callbacks.encode("demand", "confirm")),
+                Button(t.t("demand.edit_button"), callbacks.encode("demand", "edit")),
+            ),
+        ),
+    )
+
+
+def _set_phone(draft: DemandDraft, value: Any) -> None:
+    draft.contact_phone = value
+    draft.positions.clear()
+    draft.positions.append(Position())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of the form: how to clean the answer, where to keep it, what comes next."""
+
+    state: int
+    clean: Callable[[str | None], Any]
+    invalid: str
+    store: Callable[[DemandDraft, Any], None]
+    next_state: int
+    next_view: Callable[[DemandDraft, Texts], View]
+
+
+STEPS = (
+    Step(COMPANY, lambda v: clean_text(v, low=2, high=100), "demand.company_invalid",
+         lambda d, v: setattr(d, "company", v), CONTACT_NAME, _prompt("demand.contact_name")),
+    Step(CONTACT_NAME, lambda v: clean_text(v, high=50), "demand.contact_name_invalid",
+         lambda d, v: setattr(d, "contact_name", v), CONTACT_PHONE, _prompt("demand.contact_phone")),
+    Step(CONTACT_PHONE, clean_phone, "demand.contact_phone_invalid", _set_phone, TITLE, _next_position),
+    Step(TITLE, lambda v: clean_text(v, high=50), "demand.position_title_invalid",
+         lambda d, v: setattr(d.current, "title", v), COUNT, _prompt("demand.position_count")),
+    Step(COUNT, clean_count, "demand.position_count_invalid",
+         lambda d, v: setattr(d.current, "count", v), REQUIREMENT, _prompt("demand.position_requirement")),
+    Step(REQUIREMENT, clean_text, "demand.text_invalid",
+         lambda d, v: setattr(d.current, "requirement", v), PAY, _prompt("demand.position_pay")),
+    Step(PAY, lambda v: clean_text(v, high=50), "demand.text_invalid",
+         lambda d, v: setattr(d.current, "pay", v), MORE, _more_or_done),
+    Step(NEEDED_BY, lambda v: clean_text(v, high=50), "demand.text_invalid",
+         lambda d, v: setattr(d, "needed_by", v), CONFIRM, _summary),
+)  # fmt: skip
+"""The typed steps of the form, in order; buttons handle MORE and CONFIRM."""
 
 
 class DemandConversation:
@@ -81,93 +153,23 @@ class DemandConversation:
         assert message is not None
         return message, texts_for(update.effective_user), message.text
 
-    async def company(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores the company name (2-100 characters)."""
-        message, t, text = self._text(update)
-        value = clean_text(text, low=2, high=100)
-        if value is None:
-            await send_view(message, _ask(t, "demand.company_invalid"))
-            return COMPANY
-        _draft(context).company = value
-        await send_view(message, _ask(t, "demand.contact_name"))
-        return CONTACT_NAME
+    def step_handler(
+        self, step: Step
+    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, int]]:
+        """A state's handler: validate the answer, re-ask clearly, or store it and ask the next."""
 
-    async def contact_name(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores the contact person's name."""
-        message, t, text = self._text(update)
-        value = clean_text(text, high=50)
-        if value is None:
-            await send_view(message, _ask(t, "demand.contact_name_invalid"))
-            return CONTACT_NAME
-        _draft(context).contact_name = value
-        await send_view(message, _ask(t, "demand.contact_phone"))
-        return CONTACT_PHONE
+        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+            message, t, text = self._text(update)
+            value = step.clean(text)
+            if value is None:
+                await send_view(message, _ask(t, step.invalid))
+                return step.state
+            draft = _draft(context)
+            step.store(draft, value)
+            await send_view(message, step.next_view(draft, t))
+            return step.next_state
 
-    async def contact_phone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores a valid mobile or landline number."""
-        message, t, text = self._text(update)
-        value = clean_phone(text)
-        if value is None:
-            await send_view(message, _ask(t, "demand.contact_phone_invalid"))
-            return CONTACT_PHONE
-        draft = _draft(context)
-        draft.contact_phone = value
-        draft.positions.clear()
-        await send_view(message, _ask(t, "demand.position_title", number=1))
-        return TITLE
-
-    async def title(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Starts a position with its title."""
-        message, t, text = self._text(update)
-        value = clean_text(text, high=50)
-        if value is None:
-            await send_view(message, _ask(t, "demand.position_title_invalid"))
-            return TITLE
-        _draft(context).current.title = value
-        await send_view(message, _ask(t, "demand.position_count"))
-        return COUNT
-
-    async def count(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores how many people the position needs."""
-        message, t, text = self._text(update)
-        value = clean_count(text)
-        if value is None:
-            await send_view(message, _ask(t, "demand.position_count_invalid"))
-            return COUNT
-        _draft(context).current.count = value
-        await send_view(message, _ask(t, "demand.position_requirement"))
-        return REQUIREMENT
-
-    async def requirement(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores the education or skill required."""
-        message, t, text = self._text(update)
-        value = clean_text(text)
-        if value is None:
-            await send_view(message, _ask(t, "demand.text_invalid"))
-            return REQUIREMENT
-        _draft(context).current.requirement = value
-        await send_view(message, _ask(t, "demand.position_pay"))
-        return PAY
-
-    async def pay(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores the pay range and asks whether there are more positions."""
-        message, t, text = self._text(update)
-        value = clean_text(text, high=50)
-        if value is None:
-            await send_view(message, _ask(t, "demand.text_invalid"))
-            return PAY
-        _draft(context).current.pay = value
-        more = View(
-            views.plain(t.t("demand.more")).text,
-            (
-                (
-                    Button(t.t("demand.more_button"), callbacks.encode("demand", "more")),
-                    Button(t.t("demand.done_button"), callbacks.encode("demand", "done")),
-                ),
-            ),
-        )
-        await send_view(message, more)
-        return MORE
+        return handle
 
     async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         """Another position, or on to the date."""
@@ -178,34 +180,13 @@ class DemandConversation:
         await query.message.edit_reply_markup(reply_markup=None)
         draft = _draft(context)
         if query.data == callbacks.encode("demand", "more"):
-            draft.positions.append(type(draft.current)())
+            draft.positions.append(Position())
             await send_view(
                 query.message, _ask(t, "demand.position_title", number=len(draft.positions))
             )
             return TITLE
         await send_view(query.message, _ask(t, "demand.needed_by"))
         return NEEDED_BY
-
-    async def needed_by(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        """Stores when the people are needed and shows the summary to confirm."""
-        message, t, text = self._text(update)
-        value = clean_text(text, high=50)
-        if value is None:
-            await send_view(message, _ask(t, "demand.text_invalid"))
-            return NEEDED_BY
-        draft = _draft(context)
-        draft.needed_by = value
-        summary = View(
-            views.plain(f"{t.t('demand.summary_header')}\n{draft.summary(t)}").text,
-            (
-                (
-                    Button(t.t("demand.confirm_button"), callbacks.encode("demand", "confirm")),
-                    Button(t.t("demand.edit_button"), callbacks.encode("demand", "edit")),
-                ),
-            ),
-        )
-        await send_view(message, summary)
-        return CONFIRM
 
     async def confirm(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         """Saves the need (and its ticket), or starts over to edit."""
@@ -268,15 +249,8 @@ def _conversation(form: DemandConversation, text: filters.BaseFilter) -> Convers
             CallbackQueryHandler(form.start, pattern=f"^{callbacks.encode('demand', 'start')}$"),
         ],
         states={
-            COMPANY: [MessageHandler(text, form.company)],
-            CONTACT_NAME: [MessageHandler(text, form.contact_name)],
-            CONTACT_PHONE: [MessageHandler(text, form.contact_phone)],
-            TITLE: [MessageHandler(text, form.title)],
-            COUNT: [MessageHandler(text, form.count)],
-            REQUIREMENT: [MessageHandler(text, form.requirement)],
-            PAY: [MessageHandler(text, form.pay)],
+            **{step.state: [MessageHandler(text, form.step_handler(step))] for step in STEPS},
             MORE: [CallbackQueryHandler(form.more, pattern=r"^dm:(more|done)$")],
-            NEEDED_BY: [MessageHandler(text, form.needed_by)],
             CONFIRM: [CallbackQueryHandler(form.confirm, pattern=r"^dm:(confirm|edit)$")],
         },
         fallbacks=[CommandHandler("cancel", form.cancel)],
