@@ -12,13 +12,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import inquiries
 from bot.assistant import Person, Recorded, Reply
 from bot.db import create_engine, session_factory, upgrade
-from bot.models import Inquiry, TicketReason, utcnow
+from bot.models import Base, Inquiry, TicketReason, utcnow
 from bot.models import Person as PersonRow
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
@@ -40,6 +40,7 @@ class Profile:
 
 
 MAX_BATCH = 200
+_INQUIRIES = Base.metadata.tables["inquiries"]
 """At most this many inquiries share one transaction."""
 
 
@@ -163,10 +164,11 @@ class InquiryLog:
                     ids = {fields["key"]: await inquiries.touch_person(connection, **fields)}
                 else:
                     ids = await inquiries.touch_people(connection, list(people.values()))
-                results = [
-                    await self._write(connection, pending, ids[pending.person.key])
-                    for pending in batch
-                ]
+                if len(batch) == 1:
+                    results = [await self._write(connection, batch[0], ids[batch[0].person.key])]
+                else:
+                    # One look-up and one multi-row insert for the whole batch, not a round trip per row.
+                    results = await self._write_many(connection, batch, ids)
         except Exception:  # noqa: BLE001 - retried one by one, so one bad record fails alone
             if len(batch) == 1:
                 self._settle(batch[0], error=sys.exc_info()[1])
@@ -191,46 +193,111 @@ class InquiryLog:
         else:
             pending.done.set_result(result or Recorded(None))
 
+    @staticmethod
+    def _inquiry_values(pending: _Pending) -> dict[str, Any]:
+        """The inquiry's columns (all but the person) for one pending record."""
+        reply = pending.reply
+        match = reply.match
+        entry = reply.entry
+        return {
+            "channel": pending.channel,
+            "chat_id": pending.chat_id,
+            "text": pending.text,
+            "outcome": reply.outcome.value,
+            "entry_id": entry.id if entry else None,
+            "entry_title": entry.title if entry else None,
+            "score": match.score if reply.outcome is not Outcome.SMALLTALK else None,
+            "suggestions": [
+                {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score}
+                for c in match.candidates
+                if reply.outcome is Outcome.SUGGESTED
+            ],
+            "update_id": pending.update_id,
+        }
+
+    async def _follow_up(
+        self, connection: AsyncConnection, pending: _Pending, person_id: int, inquiry_id: int
+    ) -> int | None:
+        if not pending.reply.needs_follow_up:
+            return None
+        return await inquiries.open_ticket(
+            connection,
+            person_id=person_id,
+            reason=TicketReason.UNMATCHED,
+            text=pending.text,
+            inquiry_id=inquiry_id,
+            author_name=pending.person.display_name,
+        )
+
     async def _write(
         self, connection: AsyncConnection, pending: _Pending, person_id: int
     ) -> Recorded:
-        reply, person, text = pending.reply, pending.person, pending.text
-        match = reply.match
-        entry = reply.entry
-        suggestions = [
-            {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score}
-            for c in match.candidates
-            if reply.outcome is Outcome.SUGGESTED
-        ]
+        """One record: insert (or find the redelivered one), then open or join a ticket."""
         inquiry_id, created = await inquiries.log_inquiry(
-            connection,
-            person_id=person_id,
-            channel=pending.channel,
-            chat_id=pending.chat_id,
-            text=text,
-            outcome=reply.outcome.value,
-            entry_id=entry.id if entry else None,
-            entry_title=entry.title if entry else None,
-            score=match.score if reply.outcome is not Outcome.SMALLTALK else None,
-            suggestions=suggestions,
-            update_id=pending.update_id,
+            connection, person_id=person_id, **self._inquiry_values(pending)
         )
         if not created:
             replied = await connection.scalar(
                 select(Inquiry.replied_at).where(Inquiry.id == inquiry_id)
             )
             return Recorded(inquiry_id, None, already_replied=replied is not None)
-        ticket_id = None
-        if reply.needs_follow_up:
-            ticket_id = await inquiries.open_ticket(
-                connection,
-                person_id=person_id,
-                reason=TicketReason.UNMATCHED,
-                text=text,
-                inquiry_id=inquiry_id,
-                author_name=person.display_name,
+        return Recorded(
+            inquiry_id, await self._follow_up(connection, pending, person_id, inquiry_id)
+        )
+
+    async def _write_many(
+        self, connection: AsyncConnection, batch: list[_Pending], person_ids: dict[str, int]
+    ) -> list[Recorded]:
+        """A batch: one look-up of known update ids, one multi-row insert, then the tickets."""
+        wanted = {p.update_id for p in batch if p.update_id is not None}
+        known: dict[int, tuple[int, bool]] = {}
+        if wanted:
+            rows = await connection.execute(
+                select(Inquiry.update_id, Inquiry.id, Inquiry.replied_at).where(
+                    Inquiry.update_id.in_(wanted)
+                )
             )
-        return Recorded(inquiry_id, ticket_id)
+            known = {int(u): (int(i), r is not None) for u, i, r in rows if u is not None}
+        fresh: list[_Pending] = []
+        taken: set[int] = set()
+        for pending in batch:
+            if pending.update_id is None or (
+                pending.update_id not in known and pending.update_id not in taken
+            ):
+                fresh.append(pending)
+                if pending.update_id is not None:
+                    taken.add(pending.update_id)
+        now = utcnow()
+        values = [
+            {**self._inquiry_values(p), "person_id": person_ids[p.person.key], "created_at": now}
+            for p in fresh
+        ]
+        new_ids: list[int] = []
+        if values:
+            result = await connection.execute(
+                insert(_INQUIRIES).returning(_INQUIRIES.c.id, sort_by_parameter_order=True), values
+            )
+            new_ids = list(result.scalars())
+        created = dict(zip((id(p) for p in fresh), new_ids, strict=True))
+        by_update = {p.update_id: created[id(p)] for p in fresh if p.update_id is not None}
+        results = []
+        for pending in batch:
+            if id(pending) in created:
+                inquiry_id = created[id(pending)]
+                person_id = person_ids[pending.person.key]
+                results.append(
+                    Recorded(
+                        inquiry_id,
+                        await self._follow_up(connection, pending, person_id, inquiry_id),
+                    )
+                )
+            elif pending.update_id in known:
+                inquiry_id, replied = known[pending.update_id]
+                results.append(Recorded(inquiry_id, None, already_replied=replied))
+            else:  # the same update twice in one batch
+                assert pending.update_id is not None
+                results.append(Recorded(by_update[pending.update_id], None))
+        return results
 
     async def mark_replied(self, inquiry_id: int) -> None:
         """Notes that the reply to this inquiry went out (so a redelivery is not answered again)."""

@@ -221,3 +221,21 @@ async def test_fifty_concurrent_people_are_all_logged(
     async with inquiry_log.sessions() as session:
         assert await inquiries.count_rows(session, Inquiry) == 50
         assert await inquiries.count_rows(session, PersonRow) == 50
+
+
+async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assistant = Assistant(knowledge, inquiry_log)
+    await assistant.ask(BOB, "人才公寓怎么申请", channel="telegram", update_id=41)
+    replies = await asyncio.gather(
+        *(assistant.ask(ALICE, "公积金怎么提取", channel="telegram", update_id=42) for _ in range(5)),
+        *(assistant.ask(BOB, "人才公寓怎么申请", channel="telegram", update_id=41) for _ in range(3)),
+    )
+    first = replies[:5]
+    assert len({r.inquiry_id for r in first}) == 1
+    assert sum(r.ticket_id is not None for r in first) == 1, "one ticket, not five"
+    assert len({r.inquiry_id for r in replies[5:]}) == 1
+    async with inquiry_log.sessions() as session:
+        assert await inquiries.count_rows(session, Inquiry) == 2
+        assert await inquiries.count_rows(session, Ticket) == 1
