@@ -229,8 +229,14 @@ async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
     assistant = Assistant(knowledge, inquiry_log)
     await assistant.ask(BOB, "人才公寓怎么申请", channel="telegram", update_id=41)
     replies = await asyncio.gather(
-        *(assistant.ask(ALICE, "公积金怎么提取", channel="telegram", update_id=42) for _ in range(5)),
-        *(assistant.ask(BOB, "人才公寓怎么申请", channel="telegram", update_id=41) for _ in range(3)),
+        *(
+            assistant.ask(ALICE, "公积金怎么提取", channel="telegram", update_id=42)
+            for _ in range(5)
+        ),
+        *(
+            assistant.ask(BOB, "人才公寓怎么申请", channel="telegram", update_id=41)
+            for _ in range(3)
+        ),
     )
     first = replies[:5]
     assert len({r.inquiry_id for r in first}) == 1
