@@ -271,7 +271,10 @@ class PeopleHandlers:
         await message.edit_reply_markup(reply_markup=None)
         if ticket is not None:
             await self.notifier.announce(
-                context.bot, ticket, t.t("answer_buttons.not_helpful"), author=person.display_name
+                context.bot,
+                ticket,
+                texts("zh").t("answer_buttons.not_helpful"),
+                author=person.display_name,
             )
             await send_view(message, views.plain(t.t("feedback.sorry", ticket=ticket)))
 
@@ -294,7 +297,7 @@ class PeopleHandlers:
             return
         await query.answer()
         await self.notifier.announce(
-            context.bot, ticket, t.t("answer_buttons.human"), author=person.display_name
+            context.bot, ticket, texts("zh").t("answer_buttons.human"), author=person.display_name
         )
         await send_view(message, views.plain(t.t("human.opened", ticket=ticket)))
 
