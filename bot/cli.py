@@ -11,7 +11,6 @@ import asyncio
 import csv
 import json
 import sys
-import time
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +27,7 @@ from bot.cli_common import err, get_settings, knowledge_service, open_log, state
 from bot.cli_log import db_app, demands_app, forget, inquiries_app, stats
 from bot.console import ConsoleChat, console_person
 from bot.evaluation import evaluate, load_eval_set
+from bot.formatting import fill_placeholders
 from bot.settings import Settings
 from bot.texts import texts
 from knowledge.loader import KnowledgeBaseError, load_knowledge_base
@@ -76,13 +76,9 @@ def _options(
     state.settings_path = settings
 
 
-def _match_json(match: Match, elapsed_ms: float, settings: Settings) -> dict[str, object]:
+def _match_json(match: Match, elapsed_ms: float, office: dict[str, str]) -> dict[str, object]:
     entry = match.entry
-    kb_answer = None
-    if entry is not None:
-        from bot.formatting import fill_placeholders
-
-        kb_answer = fill_placeholders(entry.answer, settings.office.placeholders())
+    kb_answer = fill_placeholders(entry.answer, office) if entry is not None else None
     shown = match.candidates if match.outcome is Outcome.SUGGESTED else ()
     return {
         "question": match.query,
@@ -114,7 +110,6 @@ def ask(
     """Answer questions from the knowledge base (without logging them)."""
     settings = get_settings()
     service = knowledge_service(settings)
-    matcher = service.matcher
     office = settings.office.placeholders()
     t = texts(lang.value)
     if not question:
@@ -125,21 +120,22 @@ def ask(
     else:
         lines = iter(question)
     out = Console(highlight=False)
+    assistant = Assistant(service)
+    conversation = ConsoleChat(assistant, console_person(lang.value), t, office)
+    person = Person("cli", audience=audience)
     for line in lines:
         if not line.strip():
             continue
-        started = time.perf_counter()
-        match = matcher.match(line, audience=audience)
-        elapsed = (time.perf_counter() - started) * 1000
+        reply = assistant.decide(person, line)
         if as_json:
-            sys.stdout.write(
-                json.dumps(_match_json(match, elapsed, settings), ensure_ascii=False) + "\n"
-            )
+            record = _match_json(reply.match, reply.elapsed_ms, office)
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             continue
-        chat = ConsoleChat(Assistant(service), console_person(lang.value), t, office)
-        reply = chat.render(Assistant(service).decide(Person("cli", audience=audience), line))
-        title = f"{match.outcome.value} · {match.score:.2f} · {elapsed:.1f} ms"
-        out.print(Panel(reply, title=line, subtitle=title, expand=False), markup=False)
+        subtitle = f"{reply.outcome.value} · {reply.match.score:.2f} · {reply.elapsed_ms:.1f} ms"
+        out.print(
+            Panel(conversation.render(reply), title=line, subtitle=subtitle, expand=False),
+            markup=False,
+        )
 
 
 @app.command()
