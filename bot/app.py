@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, PicklePersistence
 
 from bot.services import Services
 from bot.settings import Settings
@@ -64,6 +64,11 @@ def build_application(
         builder = builder.base_url(base_url)
     if base_file_url:
         builder = builder.base_file_url(base_file_url)
+    state_file = services.settings.telegram.state_file
+    if state_file is not None:
+        # Conversation state (a /demand form half filled in) survives a restart.
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        builder = builder.persistence(PicklePersistence(filepath=state_file, update_interval=5))
     if rate_limiter:
         # PTB types the builder for a limiter without per-call arguments; AIORateLimiter takes a dict.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]

@@ -99,6 +99,8 @@ class TelegramSettings(_Section):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    state_file: Path | None = None
+    """Where half-finished forms (/demand) are kept across restarts; none: in memory only."""
 
 
 class StaffSettings(_Section):
@@ -185,6 +187,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         value: Path = getattr(settings.knowledge, attr)
         if not value.is_absolute():
             setattr(settings.knowledge, attr, (base / value).resolve())
+    state = settings.telegram.state_file
+    if state is not None and not state.is_absolute():
+        settings.telegram.state_file = (base / state).resolve()
     url = settings.database.url
     prefix, sep, rest = url.partition(":///")
     if (

@@ -239,10 +239,14 @@ def build_demand_conversation(
     with warnings.catch_warnings():
         # PTB notes that button taps are tracked per chat, not per message: that is intended.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
-        return _conversation(form, text)
+        return _conversation(
+            form, text, persistent=services.settings.telegram.state_file is not None
+        )
 
 
-def _conversation(form: DemandConversation, text: filters.BaseFilter) -> ConversationHandler[Any]:
+def _conversation(
+    form: DemandConversation, text: filters.BaseFilter, *, persistent: bool
+) -> ConversationHandler[Any]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("demand", form.start),
@@ -255,5 +259,6 @@ def _conversation(form: DemandConversation, text: filters.BaseFilter) -> Convers
         },
         fallbacks=[CommandHandler("cancel", form.cancel)],
         name="demand",
+        persistent=persistent,
         allow_reentry=True,
     )

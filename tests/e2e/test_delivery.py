@@ -134,6 +134,7 @@ async def test_talentbot_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path
                 "TALENTBOT_TELEGRAM__BASE_URL": fake.base_url,
                 "TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}",
                 "TALENTBOT_LOGGING__LEVEL": "DEBUG",
+                "TALENTBOT_TELEGRAM__STATE_FILE": str(tmp_path / "state.pickle"),
             }
         )
         process = await asyncio.create_subprocess_exec(

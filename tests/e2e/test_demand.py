@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
+from bot.app import build_application
 from bot.models import Demand, Ticket
+from bot.services import Services
+from bot.settings import load_settings
 from bot.texts import texts
-from tests.e2e.conftest import Running
-from tests.fakegram import FakeUser
+from knowledge.service import KnowledgeService
+from tests.e2e.conftest import Running, start_polling, stop_polling
+from tests.fakegram import FakeTelegram, FakeUser
 
 ZH = texts("zh")
 
@@ -121,3 +127,37 @@ async def test_talent_are_told_the_form_is_for_enterprises(running: Running) -> 
     alice = fake.user(204, "Alice")
     await say(running, alice, "/demand", ZH.t("demand.enterprise_only"))
     await say(running, alice, "人才公寓怎么申请", "来源")
+
+
+async def test_a_half_filled_form_survives_a_restart(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'forms.sqlite3'}\n"
+        f"telegram:\n  state_file: {tmp_path / 'state.pickle'}\n",
+        encoding="utf-8",
+    )
+    async with FakeTelegram() as fake:
+        boss = fake.user(205, "Boss")
+
+        async def started() -> Running:
+            services = Services(load_settings(path), knowledge)
+            app = build_application(
+                services, token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
+            )
+            await start_polling(app)
+            return Running(fake, app, services)
+
+        first = await started()
+        try:
+            await become_enterprise(first, boss)
+            await say(first, boss, "/demand", ZH.t("demand.start"))
+            await say(first, boss, "某某科技公司", ZH.t("demand.contact_name"))
+        finally:
+            await stop_polling(first.app)
+        second = await started()
+        try:
+            await say(second, boss, "王经理", ZH.t("demand.contact_phone"))
+        finally:
+            await stop_polling(second.app)
