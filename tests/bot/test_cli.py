@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bot.assistant import Person
@@ -19,12 +20,17 @@ from knowledge.loader import KnowledgeBase
 from tests.kbfactory import copy_real_kb
 
 
+SCRATCH = Path(tempfile.mkdtemp(prefix="talentbot-cli-"))
+"""The CLI tests' default database, so they never write into the project's data/ folder."""
+
+
 def talentbot(
     *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``python -m bot ARGS`` from the project root."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
     full_env["COLUMNS"] = "200"
+    full_env["TALENTBOT_DATABASE__URL"] = f"sqlite+aiosqlite:///{SCRATCH / 'cli.sqlite3'}"
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
