@@ -19,7 +19,6 @@ from bot.texts import texts
 from knowledge.loader import KnowledgeBase
 from tests.kbfactory import copy_real_kb
 
-
 SCRATCH = Path(tempfile.mkdtemp(prefix="talentbot-cli-"))
 """The CLI tests' default database, so they never write into the project's data/ folder."""
 
