@@ -10,6 +10,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
@@ -89,6 +90,15 @@ def group_similar(
     ]
 
 
+def _window(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    conditions = []
+    if since is not None:
+        conditions.append(column >= since)
+    if until is not None:
+        conditions.append(column < until)
+    return conditions
+
+
 def _median(values: list[timedelta]) -> timedelta | None:
     if not values:
         return None
@@ -99,17 +109,20 @@ async def compute_stats(
     session: AsyncSession,
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     timezone: str = "Asia/Shanghai",
     top: int = 10,
 ) -> Stats:
-    """Inquiries per day, outcome split, top entries and gaps, helpful rate, response times."""
+    """Inquiries per day, outcome split, top entries and gaps, helpful rate, response times.
+
+    The window is ``since`` (inclusive) to ``until`` (exclusive); either end may be open.
+    """
     zone = ZoneInfo(timezone)
     stats = Stats(since=since)
     query = select(
         Inquiry.created_at, Inquiry.outcome, Inquiry.entry_id, Inquiry.entry_title, Inquiry.text
     )
-    if since is not None:
-        query = query.where(Inquiry.created_at >= since)
+    query = query.where(*_window(Inquiry.created_at, since, until))
     days: Counter[date] = Counter()
     entries: Counter[tuple[str, str]] = Counter()
     outcomes: Counter[str] = Counter()
@@ -128,8 +141,7 @@ async def compute_stats(
     stats.unmatched = group_similar(unmatched, limit=top)
 
     feedback = select(Feedback.helpful, func.count()).group_by(Feedback.helpful)
-    if since is not None:
-        feedback = feedback.where(Feedback.created_at >= since)
+    feedback = feedback.where(*_window(Feedback.created_at, since, until))
     for helpful, count in (await session.execute(feedback)).all():
         if helpful:
             stats.helpful = int(count)
@@ -145,8 +157,7 @@ async def compute_stats(
         or 0
     )
     tickets = select(Ticket.opened_at, Ticket.first_response_at, Ticket.resolved_at)
-    if since is not None:
-        tickets = tickets.where(Ticket.opened_at >= since)
+    tickets = tickets.where(*_window(Ticket.opened_at, since, until))
     first: list[timedelta] = []
     resolution: list[timedelta] = []
     for opened_at, first_response_at, resolved_at in (await session.execute(tickets)).all():

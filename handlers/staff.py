@@ -7,10 +7,11 @@ reply for an unknown command, and the attempt is logged.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import tempfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -295,19 +296,17 @@ class StaffHandlers:
     ) -> None:
         await send_view(message, views.plain(await self.stats_text()))
 
-    async def stats_text(self, *, now_offset: timedelta = timedelta(0)) -> str:
-        """Today and the last 7 days, in the office's time zone."""
-        zone = ZoneInfo(self.services.settings.staff.timezone)
-        now = utcnow().astimezone(zone) - now_offset
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    async def stats_text(self, *, day: date | None = None) -> str:
+        """The given day (default today) and the 7 days ending with it, in the office's time zone."""
+        timezone = self.services.settings.staff.timezone
+        zone = ZoneInfo(timezone)
+        day = day or utcnow().astimezone(zone).date()
+        start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        end = start + timedelta(days=1)
         async with self.services.log.sessions() as session:
-            today = await compute_stats(
-                session, since=midnight, timezone=self.services.settings.staff.timezone
-            )
+            today = await compute_stats(session, since=start, until=end, timezone=timezone)
             week = await compute_stats(
-                session,
-                since=midnight - timedelta(days=6),
-                timezone=self.services.settings.staff.timezone,
+                session, since=start - timedelta(days=6), until=end, timezone=timezone
             )
         return staff_views.stats_text(today, week, _staff_texts())
 
@@ -422,7 +421,7 @@ class StaffHandlers:
         if await self.services.desk.digest_sent(yesterday):
             return
         t = _staff_texts()
-        text = f"{t.t('staff.digest_header', day=yesterday.isoformat())}\n{await self.stats_text(now_offset=timedelta(days=1))}"
+        text = f"{t.t('staff.digest_header', day=yesterday.isoformat())}\n{await self.stats_text(day=yesterday)}"
         await context.bot.send_message(chat, views.plain(text).text, parse_mode=ParseMode.HTML)
         await self.services.desk.mark_digest(yesterday)
 

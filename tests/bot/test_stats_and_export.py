@@ -114,3 +114,21 @@ async def test_csv_export_is_utf8_with_bom_for_excel(
     lines = raw.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("编号,提问时间,提问人")
     assert "人才公寓怎么申请" in lines[1]
+
+
+async def test_a_closed_window_leaves_out_what_came_after_it(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    await Assistant(knowledge, inquiry_log).ask(
+        Person("console:w", "W"), "公积金怎么提取", channel="console"
+    )
+    now = utcnow()
+    async with inquiry_log.sessions() as session:
+        yesterday = await compute_stats(
+            session, since=now - timedelta(days=1), until=now - timedelta(hours=1)
+        )
+        today = await compute_stats(
+            session, since=now - timedelta(hours=1), until=now + timedelta(hours=1)
+        )
+    assert (yesterday.total, yesterday.median_first_response) == (0, None)
+    assert today.total == 1 and today.outcomes == {"unmatched": 1}
