@@ -31,11 +31,11 @@ from bot.texts import texts
 
 __all__ = ["DeskError", "HistoryItem", "StaffDesk", "TicketCard"]
 
-OPEN = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
+OPEN = inquiries.OPEN_STATUSES
 
 
-class DeskError(ValueError):
-    """The ticket cannot do that (unknown, already resolved, not the person's)."""
+DeskError = inquiries.TicketError
+"""The ticket cannot do that (unknown, already resolved, not the person's)."""
 
 
 @dataclass(frozen=True)
@@ -184,10 +184,7 @@ class StaffDesk:
         """Assigns the ticket to ``staff`` and marks it in progress."""
         async with self.log.sessions.begin() as session:
             ticket = await self._ticket(session, ticket_id)
-            if ticket.status == TicketStatus.RESOLVED.value:
-                raise DeskError(f"ticket {ticket_id} is already resolved")
-            ticket.assignee = staff
-            ticket.status = TicketStatus.IN_PROGRESS.value
+            inquiries.take(ticket, staff)
             await session.flush()
             return await self._card(session, ticket)
 
@@ -198,22 +195,13 @@ class StaffDesk:
             if ticket.status == TicketStatus.RESOLVED.value:
                 raise DeskError(f"ticket {ticket_id} is already resolved")
             await inquiries.add_staff_reply(session, ticket_id=ticket_id, staff=staff, text=text)
-            if ticket.assignee is None or ticket.status == TicketStatus.OPEN.value:
-                ticket.assignee = staff
             return await self._card(session, ticket)
 
     async def resolve(self, ticket_id: int, staff: str, note: str = "") -> TicketCard:
         """Resolves the ticket with an optional note."""
         async with self.log.sessions.begin() as session:
             ticket = await self._ticket(session, ticket_id)
-            if ticket.status == TicketStatus.RESOLVED.value:
-                raise DeskError(f"ticket {ticket_id} is already resolved")
-            now = utcnow()
-            ticket.status = TicketStatus.RESOLVED.value
-            ticket.resolved_at = now
-            ticket.resolution_note = note or None
-            ticket.first_response_at = ticket.first_response_at or now
-            ticket.assignee = ticket.assignee or staff
+            inquiries.close(ticket, note=note, staff=staff, now=utcnow())
             await session.flush()
             return await self._card(session, ticket)
 
@@ -265,10 +253,8 @@ class StaffDesk:
         async with self.log.sessions.begin() as session:
             ticket = await self._owned(session, ticket_id, person_key)
             if ticket.status != TicketStatus.RESOLVED.value:
-                now = utcnow()
-                ticket.status = TicketStatus.RESOLVED.value
-                ticket.resolved_at = now
-                ticket.resolution_note = ticket.resolution_note or texts("zh").t("cli.ended_note")
+                note = texts("zh").t("cli.ended_note")
+                inquiries.close(ticket, note=note, staff=None, now=utcnow(), by_staff=False)
             await session.flush()
             return await self._card(session, ticket)
 

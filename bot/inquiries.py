@@ -340,13 +340,34 @@ async def _ticket_for(session: AsyncSession, inquiry_id: int) -> Ticket:
     return ticket
 
 
-async def assign_ticket(session: AsyncSession, *, inquiry_id: int, staff: str) -> Ticket:
-    """Gives the inquiry's ticket to ``staff`` and marks it in progress."""
-    ticket = await _ticket_for(session, inquiry_id)
+def take(ticket: Ticket, staff: str) -> None:
+    """Gives ``ticket`` to ``staff`` and marks it in progress; resolved tickets stay closed."""
     if ticket.status == TicketStatus.RESOLVED.value:
         raise TicketError(f"ticket {ticket.id} is already resolved")
     ticket.assignee = staff
     ticket.status = TicketStatus.IN_PROGRESS.value
+
+
+def close(
+    ticket: Ticket, *, note: str | None, staff: str | None, now: datetime, by_staff: bool = True
+) -> None:
+    """Resolves ``ticket``. A specialist's resolution counts as a response if none came yet;
+    a person ending the conversation does not."""
+    if ticket.status == TicketStatus.RESOLVED.value:
+        raise TicketError(f"ticket {ticket.id} is already resolved")
+    ticket.status = TicketStatus.RESOLVED.value
+    ticket.resolved_at = now
+    ticket.resolution_note = note or None
+    if by_staff:
+        ticket.first_response_at = ticket.first_response_at or now
+    if staff:
+        ticket.assignee = ticket.assignee or staff
+
+
+async def assign_ticket(session: AsyncSession, *, inquiry_id: int, staff: str) -> Ticket:
+    """Gives the inquiry's ticket to ``staff`` and marks it in progress."""
+    ticket = await _ticket_for(session, inquiry_id)
+    take(ticket, staff)
     await session.flush()
     return ticket
 
@@ -387,16 +408,8 @@ async def resolve_ticket(
     now: datetime | None = None,
 ) -> Ticket:
     """Resolves the inquiry's ticket with a note (which counts as a response if none came yet)."""
-    now = now or utcnow()
     ticket = await _ticket_for(session, inquiry_id)
-    if ticket.status == TicketStatus.RESOLVED.value:
-        raise TicketError(f"ticket {ticket.id} is already resolved")
-    ticket.status = TicketStatus.RESOLVED.value
-    ticket.resolved_at = now
-    ticket.resolution_note = note
-    ticket.first_response_at = ticket.first_response_at or now
-    if staff:
-        ticket.assignee = ticket.assignee or staff
+    close(ticket, note=note, staff=staff, now=now or utcnow())
     await session.flush()
     return ticket
 
