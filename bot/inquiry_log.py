@@ -66,6 +66,12 @@ def _telegram_id(person: Person) -> int | None:
     return int(rest) if prefix == "telegram" and rest.lstrip("-").isdigit() else None
 
 
+async def _redelivered(connection: AsyncConnection, inquiry_id: int) -> Recorded:
+    """The inquiry a redelivered update already made, and whether its reply went out."""
+    replied = await connection.scalar(select(Inquiry.replied_at).where(Inquiry.id == inquiry_id))
+    return Recorded(inquiry_id, None, already_replied=replied is not None)
+
+
 class InquiryLog:
     """The database behind the bot; build with ``InquiryLog.open(url)``."""
 
@@ -237,10 +243,7 @@ class InquiryLog:
             connection, person_id=person_id, **self._inquiry_values(pending)
         )
         if not created:
-            replied = await connection.scalar(
-                select(Inquiry.replied_at).where(Inquiry.id == inquiry_id)
-            )
-            return Recorded(inquiry_id, None, already_replied=replied is not None)
+            return await _redelivered(connection, inquiry_id)
         return Recorded(
             inquiry_id, await self._follow_up(connection, pending, person_id, inquiry_id)
         )
@@ -382,12 +385,9 @@ class InquiryLog:
                 score=None,
                 update_id=update_id,
             )
-            replied = None
             if not created:
-                replied = await connection.scalar(
-                    select(Inquiry.replied_at).where(Inquiry.id == inquiry_id)
-                )
-        return Recorded(inquiry_id, None, already_replied=replied is not None)
+                return await _redelivered(connection, inquiry_id)
+        return Recorded(inquiry_id, None)
 
     async def profile(self, person_key: str) -> Profile | None:
         """What we remember about a person (role, phone), or ``None`` for someone new."""
