@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -24,6 +24,7 @@ from bot.inquiries import InquiryNotFound, TicketError
 from bot.inquiry_log import InquiryLog
 from bot.models import Demand
 from bot.settings import Settings
+from bot.staff_views import duration
 from bot.stats import Stats, compute_stats
 from bot.texts import texts
 
@@ -248,16 +249,6 @@ def export_command(
     out.print(texts("zh").t("cli.exported", count=len(rows), path=output), markup=False)
 
 
-def _duration(value: Any) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    t = texts("zh")
-    if minutes >= 60:
-        return t.t("cli.hours_minutes", hours=minutes // 60, minutes=minutes % 60)
-    return t.t("cli.minutes", minutes=minutes)
-
-
 def render_stats(result: Stats) -> None:
     """Prints the stats as rich tables."""
     t = texts("zh")
@@ -270,8 +261,8 @@ def render_stats(result: Stats) -> None:
             + t.t("cli.helpful_detail", helpful=result.helpful, not_helpful=result.not_helpful)
         )
     out.print(f"[bold]{t.t('cli.open_tickets')}[/]: {result.open_tickets}")
-    out.print(f"[bold]{t.t('cli.median_first')}[/]: {_duration(result.median_first_response)}")
-    out.print(f"[bold]{t.t('cli.median_resolution')}[/]: {_duration(result.median_resolution)}")
+    out.print(f"[bold]{t.t('cli.median_first')}[/]: {duration(result.median_first_response, t)}")
+    out.print(f"[bold]{t.t('cli.median_resolution')}[/]: {duration(result.median_resolution, t)}")
     split = Table(title=t.t("cli.outcomes_title"))
     split.add_column(t.t("cli.outcome"))
     split.add_column(t.t("cli.count"), justify="right")

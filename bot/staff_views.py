@@ -105,12 +105,14 @@ def inbox(cards: list[TicketCard], total: int, page: int, size: int, t: Texts) -
     return View(_e("\n".join(lines)), tuple(rows))
 
 
-def duration(value: timedelta | None) -> str:
-    """Minutes or hours, or a dash."""
+def duration(value: timedelta | None, t: Texts) -> str:
+    """A duration as hours and minutes in the reader's language, or a dash."""
     if value is None:
         return "—"
     minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+    if minutes >= 60:
+        return t.t("cli.hours_minutes", hours=minutes // 60, minutes=minutes % 60)
+    return t.t("cli.minutes", minutes=minutes)
 
 
 def _rate(value: float | None) -> str:
@@ -133,7 +135,7 @@ def stats_text(today: Stats, week: Stats, t: Texts) -> str:
         smalltalk=week.outcomes.get("smalltalk", 0),
         week_rate=_rate(week.answer_rate),
         open=week.open_tickets,
-        first=duration(week.median_first_response),
-        resolution=duration(week.median_resolution),
+        first=duration(week.median_first_response, t),
+        resolution=duration(week.median_resolution, t),
         gaps=gaps,
     )
