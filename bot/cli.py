@@ -186,6 +186,7 @@ def run(
         err.print(texts(lang.value).t("console.no_token"), markup=False)
         _run_console(settings, lang.value)
         return
+    # Imported here so that the console chat and the CLI never load python-telegram-bot.
     from bot.app import run as run_bot
     from bot.logs import configure_logging
     from bot.services import Services

@@ -47,13 +47,14 @@ class KnowledgeBase:
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Entry id -> (file, line), for messages about an entry."""
 
+    _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
 
     def get(self, entry_id: str) -> Entry | None:
         """Returns the entry with this id, or ``None``."""
-        by_id: dict[str, Entry] = self.__dict__["_by_id"]
-        return by_id.get(entry_id)
+        return self._by_id.get(entry_id)
 
     def __len__(self) -> int:
         return len(self.entries)

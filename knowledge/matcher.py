@@ -522,7 +522,7 @@ class Matcher:
         cfg = self.config
         normalized = self.normalizer.normalize(text)
         raw = clean(text)
-        intent = self._smalltalk.get(raw) or self._smalltalk.get(normalized) if raw else None
+        intent = (self._smalltalk.get(raw) or self._smalltalk.get(normalized)) if raw else None
         if intent is not None:
             return Match(Outcome.SMALLTALK, text, normalized, smalltalk=intent)
         if not normalized:
