@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from knowledge.schema import Entry, Kind, Problem, SmalltalkIntent
+from knowledge.schema import Document, Entry, Kind, Problem, SmalltalkIntent, Status
+from knowledge.statements import SeedText, check_statements
 from knowledge.yamlsource import Located, YamlSyntaxError, load_located
 
 __all__ = [
@@ -43,18 +44,25 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     synonyms: dict[str, tuple[str, ...]]
     smalltalk: tuple[SmalltalkIntent, ...]
-    documents: dict[str, str]
+    documents: dict[str, Document]
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Entry id -> (file, line), for messages about an entry."""
 
     _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_id", {e.id: e for e in self.entries})
+        by_id = {alias: e for e in self.entries for alias in e.aliases}
+        by_id.update({e.id: e for e in self.entries})
+        object.__setattr__(self, "_by_id", by_id)
 
     def get(self, entry_id: str) -> Entry | None:
-        """Returns the entry with this id, or ``None``."""
+        """Returns the entry with this id (or a former id merged into it), or ``None``."""
         return self._by_id.get(entry_id)
+
+    def title_of(self, file: str) -> str:
+        """The title a person sees for a source document (its file name if unknown)."""
+        document = self.documents.get(file)
+        return document.title if document is not None else file
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -97,6 +105,7 @@ def _load_entries(
     root: Path,
     problems: list[Problem],
     where: dict[str, tuple[Located, int]],
+    broken: set[str],
 ) -> tuple[list[Entry], dict[str, tuple[str, int]]]:
     entries: list[Entry] = []
     origin: dict[str, tuple[str, int]] = {}
@@ -118,6 +127,8 @@ def _load_entries(
                 entry = Entry.model_validate(raw)
             except ValidationError as exc:
                 problems.extend(_pydantic_problems(exc, located, (index,)))
+                if isinstance(raw.get("id"), str):
+                    broken.add(raw["id"])  # reported once; references to it are not errors too
                 continue
             if entry.id in origin:
                 first_file, first_line = origin[entry.id]
@@ -193,98 +204,190 @@ def _load_smalltalk(path: Path, root: Path, problems: list[Problem]) -> list[Sma
     return intents
 
 
-def _load_documents(path: Path, root: Path, problems: list[Problem]) -> dict[str, str]:
+def _load_documents(path: Path, root: Path, problems: list[Problem]) -> dict[str, Document]:
     located = _read(path, root, problems)
     if located is None:
         return {}
-    if not isinstance(located.data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in located.data.items()
-    ):
-        problems.append(Problem(located.file, 1, "file", "must map a seed file name to its title"))
+    if not isinstance(located.data, dict):
+        problems.append(
+            Problem(located.file, 1, "file", "must map a seed file name to its details")
+        )
         return {}
-    return dict(located.data)
+    documents: dict[str, Document] = {}
+    for name, raw in located.data.items():
+        try:
+            documents[str(name)] = Document.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, located, (str(name),)))
+    return documents
 
 
-def _cross_check(
-    entries: list[Entry],
-    where: dict[str, tuple[Located, int]],
-    documents: dict[str, str],
-    seeds_dir: Path | None,
-    problems: list[Problem],
-) -> None:
-    by_id = {e.id: e for e in entries}
-    seen_questions: dict[str, str] = {}
-    seed_text: dict[str, str | None] = {}
-    for entry in entries:
-        located, index = where[entry.id]
-        file = located.file
+def _read_seeds(
+    documents: dict[str, Document], seeds_dir: Path | None
+) -> dict[str, SeedText | None]:
+    """Each cited document's text, or ``None`` where the file is missing."""
+    seeds: dict[str, SeedText | None] = {}
+    if seeds_dir is None:
+        return seeds
+    for name, document in documents.items():
+        path = seeds_dir / name
+        seeds[name] = (
+            SeedText.of(name, document, path.read_text(encoding="utf-8")) if path.exists() else None
+        )
+    return seeds
 
-        def line(*path: str | int, _index: int = index, _located: Located = located) -> int:
-            return _located.line_of((_index, *path))
 
+class _Checker:
+    """Rules that span entries: references, uniqueness, quotes, statements, shared passages."""
+
+    def __init__(
+        self,
+        entries: list[Entry],
+        where: dict[str, tuple[Located, int]],
+        documents: dict[str, Document],
+        seeds: dict[str, SeedText | None],
+        problems: list[Problem],
+        broken: set[str],
+    ) -> None:
+        self.broken = broken
+        """Ids of entries that failed validation: already reported, so not "unknown" elsewhere."""
+        self.entries = entries
+        self.where = where
+        self.documents = documents
+        self.seeds = seeds
+        self.problems = problems
+        self.by_id = {e.id: e for e in entries}
+
+    def add(self, entry: Entry, path: tuple[str | int, ...], field_name: str, message: str) -> None:
+        located, index = self.where[entry.id]
+        line = located.line_of((index, *path))
+        self.problems.append(Problem(located.file, line, field_name, message))
+
+    def run(self) -> None:
+        seen_questions: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for entry in self.entries:
+            self.references(entry)
+            self.aliases(entry, owners)
+            self.questions(entry, seen_questions)
+            self.quotes(entry)
+        self.statements()
+        self.shared_passages()
+
+    def references(self, entry: Entry) -> None:
         for number, channel in enumerate(entry.channels):
-            target = by_id.get(channel)
-            at = line("channels", number)
+            target = self.by_id.get(channel)
+            field_name = f"channels.{number}"
+            if channel in self.broken:
+                continue
             if target is None:
-                problems.append(
-                    Problem(file, at, f"channels.{number}", f"unknown channel id {channel!r}")
-                )
+                self.add(entry, ("channels", number), field_name, f"unknown channel id {channel!r}")
             elif target.kind is not Kind.CHANNEL:
-                problems.append(
-                    Problem(
-                        file, at, f"channels.{number}", f"{channel!r} is not a kind: channel entry"
-                    )
+                self.add(
+                    entry,
+                    ("channels", number),
+                    field_name,
+                    f"{channel!r} is not a kind: channel entry",
                 )
+            elif target.status is not Status.IN_PLACE:
+                self.add(
+                    entry,
+                    ("channels", number),
+                    field_name,
+                    f"{channel!r} is {target.status.value}, not in place: "
+                    "send people only where the documents show a service exists",
+                )
+        for number, other in enumerate(entry.related):
+            if other in self.broken:
+                continue
+            if other == entry.id or other not in self.by_id:
+                self.add(
+                    entry, ("related", number), f"related.{number}", f"unknown entry id {other!r}"
+                )
+
+    def aliases(self, entry: Entry, owners: dict[str, str]) -> None:
+        for number, alias in enumerate(entry.aliases):
+            clash = "an entry's id" if alias in self.by_id else None
+            if clash is None and alias in owners:
+                clash = f"already an alias of {owners[alias]!r}"
+            if clash is not None:
+                self.add(entry, ("aliases", number), f"aliases.{number}", f"{alias!r} is {clash}")
+            owners.setdefault(alias, entry.id)
+
+    def questions(self, entry: Entry, seen: dict[str, str]) -> None:
         for number, question in enumerate(entry.questions):
             key = "".join(question.split()).lower()
-            if key in seen_questions and seen_questions[key] != entry.id:
-                problems.append(
-                    Problem(
-                        file,
-                        line("questions", number),
-                        f"questions.{number}",
-                        f"{question!r} is also a question of {seen_questions[key]!r}",
-                    )
+            if key in seen and seen[key] != entry.id:
+                self.add(
+                    entry,
+                    ("questions", number),
+                    f"questions.{number}",
+                    f"{question!r} is also a question of {seen[key]!r}",
                 )
-            seen_questions.setdefault(key, entry.id)
+            seen.setdefault(key, entry.id)
+
+    def quotes(self, entry: Entry) -> None:
         for number, source in enumerate(entry.sources):
             field_name = f"sources.{number}"
-            if source.file not in documents:
-                problems.append(
-                    Problem(
-                        file,
-                        line("sources", number, "file"),
-                        f"{field_name}.file",
-                        f"unknown source document {source.file!r}",
-                    )
+            if source.file not in self.documents:
+                self.add(
+                    entry,
+                    ("sources", number, "file"),
+                    f"{field_name}.file",
+                    f"unknown source document {source.file!r}",
                 )
                 continue
-            if seeds_dir is None:
-                continue
-            if source.file not in seed_text:
-                seed_path = seeds_dir / source.file
-                seed_text[source.file] = (
-                    seed_path.read_text(encoding="utf-8") if seed_path.exists() else None
+            if source.file not in self.seeds:
+                continue  # seeds not given: quotes cannot be checked
+            seed = self.seeds[source.file]
+            if seed is None:
+                self.add(
+                    entry, ("sources", number, "file"), f"{field_name}.file", "seed file not found"
                 )
-            text = seed_text[source.file]
-            if text is None:
-                problems.append(
-                    Problem(
-                        file,
-                        line("sources", number, "file"),
-                        f"{field_name}.file",
-                        f"{seeds_dir / source.file} not found",
+            elif not seed.contains(source.quote):
+                self.add(
+                    entry,
+                    ("sources", number, "quote"),
+                    f"{field_name}.quote",
+                    f"not verbatim in {source.file}: {source.quote!r}",
+                )
+
+    def statements(self) -> None:
+        seeds = {name: seed for name, seed in self.seeds.items() if seed is not None}
+        if not seeds:
+            return
+        for problem in check_statements(self.entries, seeds):
+            entry = self.by_id[problem.entry_id]
+            self.add(entry, (problem.field,), problem.field, problem.message)
+
+    def shared_passages(self, min_overlap: int = 8) -> None:
+        """Two entries quoting the same passage on the same topic compete in matching."""
+        spans: list[tuple[Entry, str, int, int]] = []
+        for entry in self.entries:
+            for source in entry.sources:
+                seed = self.seeds.get(source.file)
+                position = seed.text.find(source.quote) if seed is not None else -1
+                if position >= 0:
+                    spans.append((entry, source.file, position, position + len(source.quote)))
+        reported: set[tuple[str, str]] = set()
+        for i, (first, file, start, end) in enumerate(spans):
+            for second, other_file, other_start, other_end in spans[i + 1 :]:
+                if second is first or other_file != file:
+                    continue
+                if min(end, other_end) - max(start, other_start) < min_overlap:
+                    continue
+                pair = (first.id, second.id)
+                shared = set(first.keywords) & set(second.keywords)
+                linked = second.id in first.related or first.id in second.related
+                if shared and not linked and pair not in reported:
+                    reported.add(pair)
+                    self.add(
+                        second,
+                        ("sources",),
+                        "related",
+                        f"quotes the passage {first.id!r} quotes and shares keyword "
+                        f"{sorted(shared)[0]!r}: merge the two, or list {first.id!r} under related",
                     )
-                )
-            elif source.quote not in text:
-                problems.append(
-                    Problem(
-                        file,
-                        line("sources", number, "quote"),
-                        f"{field_name}.quote",
-                        f"not verbatim in {source.file}: {source.quote!r}",
-                    )
-                )
 
 
 def load_knowledge_base(
@@ -301,11 +404,13 @@ def load_knowledge_base(
     if not files:
         problems.append(Problem(str(entries_dir), 1, "entries", "no *.yaml entry files found"))
     where: dict[str, tuple[Located, int]] = {}
-    entries, origin = _load_entries(files, kb_dir, problems, where)
+    broken: set[str] = set()
+    entries, origin = _load_entries(files, kb_dir, problems, where, broken)
     synonyms = _load_synonyms(kb_dir / "synonyms.yaml", kb_dir, problems)
     smalltalk = _load_smalltalk(kb_dir / "smalltalk.yaml", kb_dir, problems)
     documents = _load_documents(kb_dir / "documents.yaml", kb_dir, problems)
-    _cross_check(entries, where, documents, seeds_dir, problems)
+    seeds = _read_seeds(documents, seeds_dir)
+    _Checker(entries, where, documents, seeds, problems, broken).run()
     if problems:
         raise KnowledgeBaseError(problems)
     return KnowledgeBase(tuple(entries), synonyms, tuple(smalltalk), documents, origin)

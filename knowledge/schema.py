@@ -17,11 +17,14 @@ __all__ = [
     "ANSWER_PLACEHOLDERS",
     "Audience",
     "Category",
+    "Document",
+    "DocumentKind",
     "Entry",
     "Kind",
     "Problem",
     "SmalltalkIntent",
     "Source",
+    "Status",
 ]
 
 ANSWER_PLACEHOLDERS = frozenset({"office_name", "office_phone", "office_address", "office_hours"})
@@ -44,11 +47,33 @@ class Kind(StrEnum):
 
 
 class Audience(StrEnum):
-    """Who an entry is for; ``both`` serves talent and enterprises alike."""
+    """Who an entry is for; ``both`` serves talent and enterprises alike.
+
+    ``staff`` marks the office's internal matters (cadre training and the like): answered when
+    someone asks, never listed in the public menus.
+    """
 
     TALENT = "talent"
     ENTERPRISE = "enterprise"
     BOTH = "both"
+    STAFF = "staff"
+
+
+class Status(StrEnum):
+    """What kind of statement the source documents make about a measure.
+
+    A public office must not promise what the documents only plan, so every entry says which
+    of these it is, and the reply shows it in a short, consistent phrase.
+    """
+
+    IN_PLACE = "in_place"
+    """Set up or carried out (已设立/已开展): a person can use it or ask about it now."""
+    PLANNED = "planned"
+    """Proposed, planned or being explored (提出/探索建立/逐步建立/下步打算/建议)."""
+    TARGET = "target"
+    """A goal in numbers (计划三年内…, 每年…名以上): not something a person can apply for."""
+    REPORTED = "reported"
+    """A past event or figure (2024年…发放98万元): what happened, not a standing promise."""
 
 
 class Category(StrEnum):
@@ -92,6 +117,28 @@ class Source(BaseModel):
         return value
 
 
+class DocumentKind(StrEnum):
+    """A report says what was done; an opinion (意见) proposes what should be done."""
+
+    REPORT = "report"
+    OPINION = "opinion"
+
+
+class Document(BaseModel):
+    """A source document as ``documents.yaml`` describes it.
+
+    ``forward_looking`` lists passages of a report that propose or plan rather than report
+    (相关建议, 下步打算, 新的一年…), each as the text that opens it and the text that opens
+    whatever follows it (or ``""`` for the end of the document).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)]
+    kind: DocumentKind
+    forward_looking: list[tuple[str, str]] = Field(default_factory=list)
+
+
 def _check_placeholders(value: str) -> str:
     for _, name, _, _ in string.Formatter().parse(value):
         if name is not None and name not in ANSWER_PLACEHOLDERS:
@@ -132,7 +179,12 @@ class Entry(BaseModel):
     how_to_apply: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DETAIL)] | None
     ) = None
+    status: Status
     channels: list[EntryId] = Field(default_factory=list)
+    related: list[EntryId] = Field(default_factory=list)
+    """Entries that deliberately cover a neighbouring aspect of the same passage."""
+    aliases: list[EntryId] = Field(default_factory=list)
+    """Former ids merged into this entry, so logged inquiries and staff links still resolve."""
     sources: Annotated[list[Source], Field(min_length=1)]
 
     @field_validator("answer", "eligibility", "how_to_apply")
@@ -140,7 +192,7 @@ class Entry(BaseModel):
     def _placeholders(cls, value: str | None) -> str | None:
         return None if value is None else _safe_check_placeholders(value)
 
-    @field_validator("questions", "keywords")
+    @field_validator("questions", "keywords", "channels", "related", "aliases")
     @classmethod
     def _no_duplicates(cls, values: list[str]) -> list[str]:
         seen: set[str] = set()

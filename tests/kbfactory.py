@@ -10,19 +10,22 @@ from knowledge.loader import DEFAULT_KB_DIR
 
 SEED_FILE = "001_2094e51072598db3.txt"
 SEED_QUOTE = "由区人才服务中心管理的人才公寓"
+REPORT_FILE = "003_68e7bb52513ef553.txt"
+REPORT_QUOTE = "设立人才服务窗口"
 
 CHANNEL = f"""\
 - id: ch-window
   kind: channel
   audience: both
   category: channels
+  status: in_place
   title: 人才服务窗口
   questions: [窗口在哪, 去哪里办, 找谁办理, 线下窗口, 服务窗口在哪儿]
   keywords: [窗口]
   answer: 人才服务窗口提供一站式服务，电话 {{office_phone}}。
   sources:
-    - file: {SEED_FILE}
-      quote: {SEED_QUOTE}
+    - file: {REPORT_FILE}
+      quote: {REPORT_QUOTE}
 """
 
 APARTMENT = f"""\
@@ -30,10 +33,11 @@ APARTMENT = f"""\
   kind: policy
   audience: talent
   category: housing
+  status: planned
   title: 人才公寓
   questions: [人才公寓怎么申请, 有没有人才公寓, 人才公寓谁管, 公寓能住多久, 来了没地方住]
   keywords: [人才公寓, 公寓]
-  answer: 区里建设由区人才服务中心管理的人才公寓。
+  answer: 区里提出建设由区人才服务中心管理的人才公寓。
   channels: [ch-window]
   sources:
     - file: {SEED_FILE}

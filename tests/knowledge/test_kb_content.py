@@ -7,7 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Audience, Category, Kind
+from knowledge.schema import Audience, Category, Kind, Status
+from knowledge.statements import unwrap
 
 REQUIRED_TOPICS = [
     "人才公寓",
@@ -87,7 +88,29 @@ REQUIRED_TOPICS = [
     "高层次人才服务中心",
     "人力资源服务中心",
     "联系服务专家",
+    "专业协会",
+    "社会监督",
 ]
+
+MERGED_IDS = [
+    "ch-talent-service-center", "housing-ecommerce-base-apartments", "greencard-overview",
+    "greencard-health-checkup", "greencard-title-promotion", "greencard-skill-upgrade",
+    "subsidy-priority-recommendation", "ch-high-level-center", "ch-hr-service-center",
+    "recruit-hr-info-network", "recruit-monthly-notice", "ch-international-center",
+    "ch-talent-workstation", "recruit-sihai", "recruit-shortage-channels", "recruit-local-talent",
+    "ch-liaison-station", "ch-talent-association", "subsidy-innovation-team-award",
+    "subsidy-year-end-condolence", "innov-new-rd-institution", "dev-young-cadre-mentor",
+    "dev-cadre-field-training", "dev-cadre-education", "subsidy-talent-fund-investment",
+    "subsidy-skilled-talent-allowance", "recruit-five-year-plan", "innov-equity-incentive",
+    "innov-returnee-startup-park", "innov-ecommerce-base", "innov-smb-demo-base",
+    "innov-postdoc-station", "innov-engineering-center", "innov-key-lab", "innov-maker-space",
+]  # fmt: skip
+"""Ids that issue 9 merged into other entries; logged inquiries and staff links use them."""
+
+REPORT_WORDING = re.compile(
+    r"文件(未|没有|里|中|写|提|报告|记载|所写)|政治坚定|业务精湛|人才链|创新链"
+)
+"""Report language a citizen should not get: "文件未列明", slogans, chains of 链."""
 
 
 def searchable(kb: KnowledgeBase) -> str:
@@ -97,7 +120,46 @@ def searchable(kb: KnowledgeBase) -> str:
 def test_the_knowledge_base_has_at_least_60_entries_of_all_three_kinds(kb: KnowledgeBase) -> None:
     kinds = Counter(e.kind for e in kb.entries)
     assert len(kb) >= 60
-    assert kinds[Kind.POLICY] and kinds[Kind.SUBSIDY] and kinds[Kind.CHANNEL] >= 6
+    assert kinds[Kind.POLICY] and kinds[Kind.SUBSIDY] and kinds[Kind.CHANNEL] >= 4
+
+
+def test_every_kind_of_statement_is_used(kb: KnowledgeBase) -> None:
+    assert {e.status for e in kb.entries} == set(Status)
+
+
+def test_every_merged_id_still_resolves_to_a_live_entry(kb: KnowledgeBase) -> None:
+    for old in MERGED_IDS:
+        entry = kb.get(old)
+        assert entry is not None and entry.id != old, old
+
+
+def test_talent_entries_do_not_send_people_to_enterprise_only_channels(kb: KnowledgeBase) -> None:
+    for entry in kb.entries:
+        if entry.audience is Audience.TALENT:
+            for channel_id in entry.channels:
+                channel = kb.get(channel_id)
+                assert channel is not None and channel.audience is not Audience.ENTERPRISE, (
+                    entry.id,
+                    channel_id,
+                )
+
+
+def test_answers_speak_plainly_and_leave_the_contact_line_to_the_reply(kb: KnowledgeBase) -> None:
+    for entry in kb.entries:
+        for text in (entry.answer, entry.eligibility or "", entry.how_to_apply or ""):
+            found = REPORT_WORDING.search(text)
+            assert found is None, (entry.id, found.group(0) if found else "")
+        assert not re.search(r"\{office_phone\}[）)]?[。.]?$", entry.answer), entry.id
+
+
+def test_how_to_apply_does_not_repeat_the_answer(kb: KnowledgeBase) -> None:
+    def bigrams(text: str) -> set[str]:
+        return {text[i : i + 2] for i in range(len(text) - 1)}
+
+    for entry in kb.entries:
+        if entry.how_to_apply:
+            steps = bigrams(entry.how_to_apply)
+            assert len(steps & bigrams(entry.answer)) / len(steps) < 0.6, entry.id
 
 
 def test_every_required_measure_is_covered(kb: KnowledgeBase) -> None:
@@ -122,7 +184,10 @@ def test_ids_are_unique_and_channels_resolve(kb: KnowledgeBase) -> None:
 
 
 def test_every_quote_is_verbatim_in_its_cited_seed_file(kb: KnowledgeBase, seeds_dir: Path) -> None:
-    texts = {path.name: path.read_text(encoding="utf-8") for path in seeds_dir.glob("*.txt")}
+    # Line breaks inside a sentence are typesetting (…实用人才3\n1名), so they are ignored.
+    texts = {
+        path.name: unwrap(path.read_text(encoding="utf-8")) for path in seeds_dir.glob("*.txt")
+    }
     for entry in kb.entries:
         for source in entry.sources:
             assert source.quote in texts[source.file], (entry.id, source.quote)
@@ -150,3 +215,9 @@ def test_answers_contain_no_phone_numbers_or_addresses_beyond_placeholders(
     phone = re.compile(r"\d{3,4}-\d{7,8}|1[3-9]\d{9}")
     for entry in kb.entries:
         assert not phone.search(entry.answer), entry.id
+
+
+def test_answers_stand_alone_without_a_reply_fitted_to_one_question(kb: KnowledgeBase) -> None:
+    # Menus open answers without a question, so "有。", "会。", "要。" would dangle there.
+    for entry in kb.entries:
+        assert not re.match(r"^[^，。！；]{1,5}[。！]", entry.answer), entry.id

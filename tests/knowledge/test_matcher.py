@@ -19,7 +19,7 @@ from tests.kbfactory import APARTMENT, CHANNEL, write_kb
         ("请问，刚来区里工作的人才有公寓住吗？", "housing-talent-apartment"),
         ("买房子有没有补贴", "housing-purchase-subsidy"),
         ("评上工匠给多少奖金", "subsidy-craftsman-award"),
-        ("博后工作站有什么支持", "innov-postdoc-station"),
+        ("博后工作站有什么支持", "innov-rd-platforms"),
         ("我家娃上学能照顾吗", "greencard-children-school"),
     ],
 )
@@ -95,6 +95,9 @@ def test_the_chosen_audience_breaks_a_tie(tmp_path: Path, seeds_dir: Path) -> No
     twin = (
         APARTMENT.replace("id: housing-apartment", "id: housing-apartment-firms")
         .replace("audience: talent", "audience: enterprise")
+        .replace(
+            "  channels: [ch-window]\n", "  channels: [ch-window]\n  related: [housing-apartment]\n"
+        )
         .replace(
             "[人才公寓怎么申请, 有没有人才公寓, 人才公寓谁管, 公寓能住多久, 来了没地方住]",
             "[人才公寓怎么申请呀, 有没有人才公寓呀, 人才公寓谁管呀, 公寓能住多久呀, 来了没地方住呀]",
