@@ -52,7 +52,9 @@ class ConsoleChat:
         """Plain-text rendering of a core reply."""
         kb = self.assistant.knowledge.kb
         if reply.outcome is Outcome.ANSWERED and reply.entry is not None:
-            return render_answer(reply.entry, kb, self.t, self.office, PLAIN)
+            return render_answer(
+                reply.entry, kb, self.t, self.office, PLAIN, audience=self.person.audience
+            )
         if reply.outcome is Outcome.SUGGESTED:
             return render_suggestions(reply.suggestions, self.t, PLAIN, numbered=True)
         if reply.outcome is Outcome.SMALLTALK and reply.smalltalk:
@@ -81,7 +83,14 @@ class ConsoleChat:
             entry = self.assistant.entry(self._pending[number - 1])
             self._pending = ()
             if entry is not None:
-                return render_answer(entry, self.assistant.knowledge.kb, self.t, self.office, PLAIN)
+                return render_answer(
+                    entry,
+                    self.assistant.knowledge.kb,
+                    self.t,
+                    self.office,
+                    PLAIN,
+                    audience=self.person.audience,
+                )
         reply = await self.assistant.ask(
             self.person, text, channel="console", chat_id=self.person.key
         )

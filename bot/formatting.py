@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from bot.texts import Texts
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Entry
+from knowledge.schema import Audience, Entry
 
 __all__ = [
     "HTML",
     "PLAIN",
     "Markup",
+    "contact_channels",
     "fill_placeholders",
     "render_answer",
     "render_suggestions",
@@ -25,6 +26,9 @@ __all__ = [
 ]
 
 TELEGRAM_LIMIT = 4096
+
+OFFICE_CHANNEL = "ch-talent-office"
+"""The office's own channel entry; every answer's contact line names the office anyway."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,40 @@ def fill_placeholders(text: str, office: Mapping[str, str]) -> str:
     return text.format_map(dict(office))
 
 
+def contact_channels(entry: Entry, kb: KnowledgeBase, audience: Audience | None) -> list[Entry]:
+    """The service channels an answer points to, minus those not serving ``audience``.
+
+    The office itself is always named by the contact line, so it is not repeated here; an
+    enterprise-only channel (人才服务专员) is not offered to talent.
+    """
+    found: list[Entry] = []
+    for channel_id in entry.channels:
+        channel = kb.get(channel_id)
+        if channel is None or channel.id == OFFICE_CHANNEL or channel.id == entry.id:
+            continue
+        if audience is not None and channel.audience not in (audience, Audience.BOTH):
+            continue
+        found.append(channel)
+    return found
+
+
 def render_answer(
-    entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str, str], markup: Markup
+    entry: Entry,
+    kb: KnowledgeBase,
+    t: Texts,
+    office: Mapping[str, str],
+    markup: Markup,
+    *,
+    audience: Audience | None = None,
 ) -> str:
-    """The full answer to show for ``entry``: title, answer, details, channels, source."""
-    parts = [markup.bold(entry.title), markup.escape(fill_placeholders(entry.answer, office))]
+    """The full answer for ``entry``: title and what kind of statement it is, the answer,
+    details, who to contact (in-place channels and always the office), and the source titles.
+    """
+    status = t.t("answer.status", status=t.t(f"status.{entry.status.value}"))
+    parts = [
+        f"{markup.bold(entry.title)}\n{markup.escape(status)}",
+        markup.escape(fill_placeholders(entry.answer, office)),
+    ]
     if entry.eligibility:
         parts.append(
             f"{markup.bold(t.t('answer.eligibility'))} {markup.escape(fill_placeholders(entry.eligibility, office))}"
@@ -68,13 +101,13 @@ def render_answer(
         parts.append(
             f"{markup.bold(t.t('answer.how_to_apply'))} {markup.escape(fill_placeholders(entry.how_to_apply, office))}"
         )
-    channels = [kb.get(c) for c in entry.channels]
-    names = [c.title for c in channels if c is not None]
-    if names:
-        parts.append(f"{markup.bold(t.t('answer.channels'))} {markup.escape('、'.join(names))}")
-    cited = []
-    for file in dict.fromkeys(s.file for s in entry.sources):
-        cited.append(t.t("answer.source_item", title=kb.documents.get(file, file), file=file))
+    contacts = [c.title for c in contact_channels(entry, kb, audience)]
+    contacts.append(t.t("answer.office_contact", **office))
+    parts.append(f"{markup.bold(t.t('answer.contact'))} {markup.escape('；'.join(contacts))}")
+    cited = [
+        t.t("answer.source_item", title=kb.title_of(file))
+        for file in dict.fromkeys(s.file for s in entry.sources)
+    ]
     parts.append(markup.italic(f"{t.t('answer.source')}：{'；'.join(cited)}"))
     return "\n\n".join(parts)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Audience, Category, Entry
 
-__all__ = ["PAGE_SIZE", "Page", "categories_for", "entries_page"]
+__all__ = ["PAGE_SIZE", "Page", "categories_for", "entries_page", "public_entries"]
 
 PAGE_SIZE = 8
 
@@ -42,11 +42,17 @@ def _serves(entry: Entry, audience: Audience | None) -> bool:
     return audience is None or entry.audience in (audience, Audience.BOTH)
 
 
+def public_entries(kb: KnowledgeBase) -> list[Entry]:
+    """Entries the public menus list: everything but the office's internal (staff) matters."""
+    return [e for e in kb.entries if e.audience is not Audience.STAFF]
+
+
 def categories_for(kb: KnowledgeBase, audience: Audience | None) -> list[Category]:
     """Categories that have entries, the person's most relevant first."""
     order = _ORDER.get(audience, tuple(Category))
-    present = {e.category for e in kb.entries}
-    mine = [c for c in order if any(e.category is c and _serves(e, audience) for e in kb.entries)]
+    listed = public_entries(kb)
+    present = {e.category for e in listed}
+    mine = [c for c in order if any(e.category is c and _serves(e, audience) for e in listed)]
     return mine + [c for c in order if c in present and c not in mine]
 
 
@@ -74,7 +80,7 @@ def entries_page(
     kb: KnowledgeBase, category: Category, audience: Audience | None, number: int
 ) -> Page:
     """Page ``number`` (clamped to the valid range) of ``category``, own audience first."""
-    entries = [e for e in kb.entries if e.category is category]
+    entries = [e for e in public_entries(kb) if e.category is category]
     entries.sort(key=lambda e: 0 if _serves(e, audience) else 1)
     pages = max(1, -(-len(entries) // PAGE_SIZE))
     number = min(max(0, number), pages - 1)

@@ -127,10 +127,16 @@ def category_page(
 
 
 def answer(
-    entry: Entry, kb: KnowledgeBase, t: Texts, office: Mapping[str, str], inquiry_id: int | None
+    entry: Entry,
+    kb: KnowledgeBase,
+    t: Texts,
+    office: Mapping[str, str],
+    inquiry_id: int | None,
+    *,
+    audience: Audience | None = None,
 ) -> View:
-    """An answer in HTML (source and channels included) with the feedback buttons."""
-    text = render_answer(entry, kb, t, office, HTML)
+    """An answer in HTML (status, contacts and source included) with the feedback buttons."""
+    text = render_answer(entry, kb, t, office, HTML, audience=audience)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if inquiry_id is not None:
         buttons = (

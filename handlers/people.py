@@ -138,7 +138,14 @@ class PeopleHandlers:
             return
         kb = self.services.knowledge.kb
         if reply.outcome is Outcome.ANSWERED and reply.entry is not None:
-            view = views.answer(reply.entry, kb, t, self.services.office, reply.inquiry_id)
+            view = views.answer(
+                reply.entry,
+                kb,
+                t,
+                self.services.office,
+                reply.inquiry_id,
+                audience=person.audience,
+            )
         elif reply.outcome is Outcome.SUGGESTED:
             view = views.suggestions(reply.suggestions, t)
         elif reply.outcome is Outcome.SMALLTALK and reply.smalltalk:
@@ -241,7 +248,12 @@ class PeopleHandlers:
         await send_view(
             message,
             views.answer(
-                entry, self.services.knowledge.kb, t, self.services.office, recorded.inquiry_id
+                entry,
+                self.services.knowledge.kb,
+                t,
+                self.services.office,
+                recorded.inquiry_id,
+                audience=person.audience,
             ),
         )
         if recorded.inquiry_id is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.formatting import HTML, PLAIN, render_answer, render_suggestions, split_message
 from bot.texts import texts
 from knowledge.loader import load_knowledge_base
+from knowledge.schema import Audience
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
 
 OFFICE = {
@@ -17,14 +18,43 @@ OFFICE = {
 }
 
 
-def test_an_answer_shows_title_text_channels_and_source(tmp_path: Path, seeds_dir: Path) -> None:
+def test_an_answer_shows_title_status_text_contacts_and_source_title(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
     kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
     entry = kb.get("housing-apartment")
     assert entry is not None
-    text = render_answer(entry, kb, texts("zh"), OFFICE, PLAIN)
-    assert text.startswith("【人才公寓】\n\n区里建设由区人才服务中心管理的人才公寓。")
-    assert "【相关服务渠道】 人才服务窗口" in text
-    assert text.endswith("来源：《区推进人才强区战略的意见》（001_2094e51072598db3.txt）")
+    zh = texts("zh")
+    text = render_answer(entry, kb, zh, OFFICE, PLAIN)
+    status = zh.t("answer.status", status=zh.t("status.planned"))
+    assert text.startswith(
+        f"【人才公寓】\n{status}\n\n区里提出建设由区人才服务中心管理的人才公寓。"
+    )
+    assert "【咨询】 人才服务窗口；人才办，电话<0730>" in text
+    assert text.endswith("来源：《区推进人才强区战略的意见》")
+    assert "001_2094e51072598db3.txt" not in text
+
+
+def test_every_answer_names_the_office_even_without_channels(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    channel = kb.get("ch-window")
+    assert channel is not None and not channel.channels
+    assert "【咨询】 人才办，电话<0730>" in render_answer(channel, kb, texts("zh"), OFFICE, PLAIN)
+
+
+def test_an_enterprise_only_channel_is_not_offered_to_talent(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    for_enterprises = CHANNEL.replace("audience: both", "audience: enterprise")
+    kb = load_knowledge_base(write_kb(tmp_path, for_enterprises + APARTMENT), seeds_dir=seeds_dir)
+    entry = kb.get("housing-apartment")
+    assert entry is not None
+    talent = render_answer(entry, kb, texts("zh"), OFFICE, PLAIN, audience=Audience.TALENT)
+    company = render_answer(entry, kb, texts("zh"), OFFICE, PLAIN, audience=Audience.ENTERPRISE)
+    assert "人才服务窗口" not in talent
+    assert "【咨询】 人才服务窗口；" in company
 
 
 def test_html_answers_escape_knowledge_and_settings_text(tmp_path: Path, seeds_dir: Path) -> None:
@@ -35,7 +65,8 @@ def test_html_answers_escape_knowledge_and_settings_text(tmp_path: Path, seeds_d
     assert "<b>人才服务窗口</b>" in text
     assert "电话 &lt;0730&gt;。" in text
     assert "<0730>" not in text
-    assert "<i>Source：《区推进人才强区战略的意见》 (001_2094e51072598db3.txt)</i>" in text
+    assert "<i>Source：《区人才工作专项行动汇报材料》</i>" in text
+    assert "[In place]" in text
 
 
 def test_suggestions_are_numbered_for_the_console(tmp_path: Path, seeds_dir: Path) -> None:

@@ -142,3 +142,17 @@ def test_secrets_are_redacted_from_any_log_record(caplog: pytest.LogCaptureFixtu
         "POST https://api.telegram.org/bot***/getUpdates",
         "connecting with ***",
     ]
+
+
+def test_internal_staff_matters_are_never_listed_in_public_menus(kb: KnowledgeBase) -> None:
+    staff = [e for e in kb.entries if e.audience is Audience.STAFF]
+    assert staff, "the KB keeps the office's internal matters as staff entries"
+    listed = {
+        e.id
+        for audience in (None, Audience.TALENT, Audience.ENTERPRISE)
+        for category in categories_for(kb, audience)
+        for number in range(entries_page(kb, category, audience, 0).pages)
+        for e in entries_page(kb, category, audience, number).entries
+    }
+    assert not listed & {e.id for e in staff}
+    assert len(listed) == len(kb) - len(staff)
