@@ -11,6 +11,7 @@ import asyncio
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +24,14 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from bot.assistant import Assistant, Person
-from bot.cli_common import err, get_settings, knowledge_service, open_log, state
+from bot.cli_common import (
+    err,
+    get_settings,
+    knowledge_service,
+    open_log,
+    state,
+    warn_unfilled_office,
+)
 from bot.cli_log import db_app, demands_app, forget, inquiries_app, stats
 from bot.console import ConsoleChat, console_person
 from bot.evaluation import evaluate, load_eval_set
@@ -144,6 +152,7 @@ def chat(
 ) -> None:
     """Talk to the assistant in the console (interactive on a terminal, scripted on a pipe)."""
     settings = get_settings()
+    warn_unfilled_office(settings)
     _run_console(settings, lang.value)
 
 
@@ -182,6 +191,7 @@ def run(
 ) -> None:
     """Run the main job: the Telegram bot when a token is set, otherwise the console chat."""
     settings = get_settings()
+    warn_unfilled_office(settings)
     if settings.telegram.token is None:
         err.print(texts(lang.value).t("console.no_token"), markup=False)
         _run_console(settings, lang.value)
@@ -199,6 +209,7 @@ def run(
 def kb_check() -> None:
     """Validate the whole knowledge base; print every problem as file:line: field: message."""
     settings = get_settings()
+    warn_unfilled_office(settings)
     seeds = settings.knowledge.seeds_dir
     if not seeds.is_dir():
         err.print(f"{seeds}: source documents not found; quotes cannot be verified", markup=False)
@@ -210,12 +221,13 @@ def kb_check() -> None:
             typer.echo(str(problem))
         err.print(f"{len(exc.problems)} problem(s)", markup=False)
         raise typer.Exit(1) from exc
-    kinds: dict[str, int] = {}
-    for entry in kb.entries:
-        kinds[entry.kind.value] = kinds.get(entry.kind.value, 0) + 1
+    kinds = Counter(entry.kind.value for entry in kb.entries)
+    statuses = Counter(entry.status.value for entry in kb.entries)
     summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    by_status = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     typer.echo(
-        f"OK: {len(kb)} entries ({summary}), {len(kb.synonyms)} synonym groups, all quotes verbatim"
+        f"OK: {len(kb)} entries ({summary}; {by_status}), {len(kb.synonyms)} synonym groups, "
+        "all quotes verbatim"
     )
 
 

@@ -12,10 +12,19 @@ from rich.console import Console
 from bot.db import describe_url
 from bot.inquiry_log import InquiryLog
 from bot.settings import Settings, SettingsError, load_settings
+from bot.texts import texts
 from knowledge.loader import KnowledgeBaseError
 from knowledge.service import KnowledgeService
 
-__all__ = ["err", "get_settings", "knowledge_service", "local_midnight", "open_log", "state"]
+__all__ = [
+    "err",
+    "get_settings",
+    "knowledge_service",
+    "local_midnight",
+    "open_log",
+    "state",
+    "warn_unfilled_office",
+]
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -35,6 +44,13 @@ def get_settings() -> Settings:
         err.print("Invalid settings:", style="red")
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
+
+
+def warn_unfilled_office(settings: Settings) -> None:
+    """Names, once, each office contact setting still showing 【待填写】 to people."""
+    missing = settings.office.unfilled()
+    if missing:
+        err.print(texts().t("settings.unfilled", keys="、".join(missing)), markup=False)
 
 
 def knowledge_service(settings: Settings) -> KnowledgeService:

@@ -72,6 +72,14 @@ class OfficeSettings(_Section):
     address: str = Field(f"{PLACEHOLDER}办公地址", min_length=1)
     hours: str = Field(f"{PLACEHOLDER}办公时间", min_length=1)
 
+    def unfilled(self) -> list[str]:
+        """The keys still holding the 【待填写】 placeholder, as ``office.<key>``."""
+        return [
+            f"office.{key}"
+            for key in ("name", "phone", "address", "hours")
+            if PLACEHOLDER in getattr(self, key)
+        ]
+
     def placeholders(self) -> dict[str, str]:
         """Values for ``{office_*}`` placeholders in answers."""
         return {

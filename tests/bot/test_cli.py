@@ -100,6 +100,22 @@ def test_kb_check_passes_on_the_project_knowledge_base() -> None:
     assert result.stdout.startswith("OK: ")
 
 
+def test_unfilled_office_settings_are_named_once_at_start_up(tmp_path: Path) -> None:
+    zh = texts("zh")
+    filled = {"TALENTBOT_OFFICE__PHONE": "0730-0000000"}
+    check = talentbot("kb", "check", env=filled)
+    warning = zh.t("settings.unfilled", keys="office.address、office.hours")
+    assert check.stderr.count(warning) == 1
+    chat = talentbot("chat", stdin="你好\n", env=filled)
+    assert warning in chat.stderr
+    everything = {
+        **filled,
+        "TALENTBOT_OFFICE__ADDRESS": "区政务大楼",
+        "TALENTBOT_OFFICE__HOURS": "9-17",
+    }
+    assert "【待填写】" not in talentbot("kb", "check", env=everything).stderr
+
+
 def test_kb_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     kb_dir = copy_real_kb(tmp_path)
     housing = kb_dir / "entries" / "housing.yaml"
