@@ -47,6 +47,8 @@ class KnowledgeBase:
     documents: dict[str, Document]
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Entry id -> (file, line), for messages about an entry."""
+    out_of_scope: tuple[str, ...] = ()
+    """Questions the office does not handle (公积金, 户口…): the matcher learns to refuse them."""
 
     _by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
 
@@ -202,6 +204,26 @@ def _load_smalltalk(path: Path, root: Path, problems: list[Problem]) -> list[Sma
         except ValidationError as exc:
             problems.extend(_pydantic_problems(exc, located, (index,)))
     return intents
+
+
+def _load_out_of_scope(path: Path, root: Path, problems: list[Problem]) -> tuple[str, ...]:
+    """``out_of_scope.yaml``: topic -> questions the knowledge base must not answer."""
+    if not path.exists():
+        return ()
+    located = _read(path, root, problems)
+    if located is None or located.data is None:
+        return ()
+    if not isinstance(located.data, dict):
+        problems.append(Problem(located.file, 1, "file", "must map a topic to a list of questions"))
+        return ()
+    questions: list[str] = []
+    for topic, items in located.data.items():
+        if not isinstance(items, list) or not all(isinstance(q, str) and q.strip() for q in items):
+            line = located.line_of((str(topic),))
+            problems.append(Problem(located.file, line, str(topic), "must be a list of questions"))
+            continue
+        questions.extend(q.strip() for q in items)
+    return tuple(questions)
 
 
 def _load_documents(path: Path, root: Path, problems: list[Problem]) -> dict[str, Document]:
@@ -409,8 +431,11 @@ def load_knowledge_base(
     synonyms = _load_synonyms(kb_dir / "synonyms.yaml", kb_dir, problems)
     smalltalk = _load_smalltalk(kb_dir / "smalltalk.yaml", kb_dir, problems)
     documents = _load_documents(kb_dir / "documents.yaml", kb_dir, problems)
+    out_of_scope = _load_out_of_scope(kb_dir / "out_of_scope.yaml", kb_dir, problems)
     seeds = _read_seeds(documents, seeds_dir)
     _Checker(entries, where, documents, seeds, problems, broken).run()
     if problems:
         raise KnowledgeBaseError(problems)
-    return KnowledgeBase(tuple(entries), synonyms, tuple(smalltalk), documents, origin)
+    return KnowledgeBase(
+        tuple(entries), synonyms, tuple(smalltalk), documents, origin, out_of_scope
+    )
