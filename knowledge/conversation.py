@@ -1,0 +1,236 @@
+"""Understanding a message in its conversation: follow-ups, several questions, non-questions.
+
+People do not write one self-contained question per message. They ask "人才公寓" and then "那怎么
+申请"; they ask about an apartment and a purchase subsidy in one breath; they type "？？？" or
+"转人工". ``Understanding`` wraps the single-question ``Matcher`` and decides, from the text and
+the entry answered last (the dialogue state, which the caller keeps and expires), what the
+message means:
+
+* a request for a person → ``handover``; nothing to understand → ``unclear`` (no ticket);
+* a follow-up ("那怎么申请", "孩子上学呢", "那本科生呢") is matched again with the last entry's topic
+  in front of it, and answered that way when the result belongs to the same measure or its
+  neighbours; a follow-up that names its own topic keeps its own answer, and one about something
+  the knowledge base does not know ("那明天天气怎么样") is still refused;
+* a message with several questions is split at sentence ends and connectives (另外, 还有, 顺便…);
+  when two or more parts are answered by different entries the verdict is ``multi`` (up to three
+  parts), and when parts only suggest, their entries are offered together.
+
+Pure: no I/O, no state of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from knowledge.intents import is_unclear, wants_a_person
+from knowledge.matcher import Candidate, Match, Matcher, Outcome
+from knowledge.normalize import clean
+from knowledge.schema import Audience, Entry
+
+__all__ = ["MAX_PARTS", "Understanding"]
+
+
+def _latin(text: str) -> bool:
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return latin > 2 * sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+
+
+MAX_PARTS = 3
+"""At most this many questions of one message are answered."""
+
+_SPLIT = re.compile(
+    r"[。！？!?；;\n，,：:]+|\s*(?:另外|还有就是|还有|还想问问?|顺便问(?:一下|下)?|顺便|再问(?:一下|下)?|"
+    r"以及|此外|另一个问题|其次|同时|也想|一是|二是|三是|第[一二三]|[1-3][.、)）]|"
+    r"\band also\b|\balso\b|\banother question\b|\band\b)\s*"
+)
+_QUESTION_MARK = re.compile(
+    r"[吗呢？?]|怎么|如何|什么|啥|哪|多少|能否|能不能|可不可以|可以|有没有|是否|谁|几|咋|么|"
+    r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|"
+    r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
+)
+_FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
+_FOLLOW_UP_WORDS = re.compile(
+    r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
+    r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
+    r"能不能|可以吗|行吗|呢$|这个|它|这项|该|"
+    r"\b(how|apply|where|who|when|cost|how much|how many|what about|documents|requirements)\b"
+)
+
+
+def _topic_words(text: str) -> str:
+    """``text`` without the words that ask about an aspect (申请, 找谁, 多少钱…)."""
+    return _FOLLOW_UP_WORDS.sub(" ", _FOLLOW_UP_OPENING.sub(" ", clean(text)))
+
+
+_ABOUT_ME = re.compile(
+    r"^(我是|我们是|我在|我们在|我家|我们家|我老公|我老婆|我爱人|我刚|本人|i am|i'm|we are|we're|my )"
+)
+_ELIGIBLE = re.compile(
+    r"(能|可以|能不能|可不可以)(申请|享受|报名|参加|领|办)|算不算|符合|够格|有份|适用|轮得到|"
+    r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply)\b"
+)
+_ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
+
+SHORT_FOLLOW_UP = 8
+"""With a conversation going, a message this short is tried as a follow-up."""
+
+
+class Understanding:
+    """Decides what a message means, given the entry answered before (if any)."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        *,
+        follow_up_max_chars: int = 24,
+        stay_coverage: float = 0.5,
+        follow_ups: bool = True,
+        several: bool = True,
+    ) -> None:
+        self.matcher = matcher
+        self.follow_up_max_chars = follow_up_max_chars
+        self.stay_coverage = stay_coverage
+        """A follow-up stays with the entry before when that entry covers this share of it."""
+        self.follow_ups = follow_ups
+        self.several = several
+        """Switches for measuring each part (the closing note's lever table)."""
+
+    def understand(
+        self,
+        text: str,
+        *,
+        audience: Audience | str | None = None,
+        context: Entry | None = None,
+    ) -> Match:
+        """The verdict for ``text``; ``context`` is the entry answered last, if still fresh."""
+        if wants_a_person(text):
+            return Match(Outcome.HANDOVER, text, clean(text))
+        own = self.matcher.match(text, audience=audience)
+        if own.outcome is Outcome.SMALLTALK:
+            return own
+        if is_unclear(text):
+            return Match(Outcome.UNCLEAR, text, own.normalized)
+        if self.follow_ups and context is not None and self._looks_like_follow_up(text):
+            resolved = self._follow_up(text, own, context, audience)
+            if resolved is not None:
+                return resolved
+        parts = self._parts(text) if self.several else []
+        if len(parts) >= 2:
+            return self._several(text, own, parts, audience)
+        return own
+
+    # -- follow-ups ---------------------------------------------------------------------------
+
+    def _looks_like_follow_up(self, text: str) -> bool:
+        compact = clean(text).replace(" ", "")
+        if not compact or len(compact) > self.follow_up_max_chars:
+            return False
+        lowered = clean(text)
+        return (
+            len(compact) <= SHORT_FOLLOW_UP
+            or bool(_FOLLOW_UP_OPENING.search(lowered))
+            or bool(_FOLLOW_UP_WORDS.search(lowered))
+        )
+
+    def _follow_up(
+        self, text: str, own: Match, context: Entry, audience: Audience | str | None
+    ) -> Match | None:
+        """Resolves ``text`` against ``context``; ``None`` leaves it to the ordinary path."""
+        lowered = clean(text)
+        about_me = bool(_ABOUT_ME.search(lowered) and _ELIGIBLE.search(lowered))
+        pointing = _latin(text) and bool(_ENGLISH_ANAPHORA.search(lowered))
+        if about_me or pointing or not self.matcher.topic_words(_topic_words(text)):
+            # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
+            # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
+            # company there too?": English pointing back. All are about the same entry.
+            return Match(
+                Outcome.ANSWERED,
+                text,
+                own.normalized,
+                (Candidate(context, 1.0),),
+                via_context=True,
+            )
+        if own.outcome is Outcome.UNMATCHED and own.unknown_share >= 0.5 and not _latin(text):
+            return own  # "那公积金呢": about something the knowledge base does not hold
+        topic = " ".join((context.title, *context.keywords[:1]))
+        combined = self.matcher.match(f"{topic} {text}", audience=audience)
+        family = {context.id, *context.related}
+        combined_entry = combined.entry
+        if combined.outcome is Outcome.ANSWERED and combined_entry is not None:
+            own_entry = own.entry
+            if (
+                own.outcome is Outcome.ANSWERED
+                and own_entry is not None
+                and own_entry.id not in family
+                and self.matcher.covered_by(_topic_words(text), context.id) < self.stay_coverage
+            ):
+                return own  # "孩子上学呢" names a topic the entry before does not cover
+            if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
+                return replace(combined, query=text, via_context=True)
+        if own.outcome is Outcome.ANSWERED:
+            return own
+        if combined.outcome is Outcome.SUGGESTED and own.outcome is Outcome.UNMATCHED:
+            return replace(combined, query=text, via_context=True)
+        return None
+
+    # -- several questions ----------------------------------------------------------------------
+
+    @staticmethod
+    def _parts(text: str) -> list[str]:
+        """The questions of a message; statements ("我是刚引进的博士") join the next question."""
+        fragments = [f.strip() for f in _SPLIT.split(text) if f and f.strip()]
+        fragments = [f for f in fragments if len(clean(f).replace(" ", "")) >= 2]
+        parts: list[str] = []
+        pending: list[str] = []
+        for fragment in fragments:
+            pending.append(fragment)
+            if _QUESTION_MARK.search(clean(fragment)):
+                parts.append("，".join(pending))
+                pending = []
+        if pending:
+            if parts:
+                parts[-1] = "，".join([parts[-1], *pending])
+            else:
+                parts.append("，".join(pending))
+        return parts
+
+    def _several(
+        self, text: str, whole: Match, parts: Sequence[str], audience: Audience | str | None
+    ) -> Match:
+        matches = [self.matcher.match(part, audience=audience) for part in parts]
+        answered: list[Match] = []
+        seen: set[str] = set()
+        for match in matches:
+            entry = match.entry
+            if match.outcome is Outcome.ANSWERED and entry is not None and entry.id not in seen:
+                seen.add(entry.id)
+                answered.append(match)
+        whole_entry = whole.entry if whole.outcome is Outcome.ANSWERED else None
+        parts_cover_whole = whole_entry is None or whole_entry.id in seen
+        if len(answered) >= 2 and parts_cover_whole:
+            # When the whole message has a confident answer that no part has, the "parts" were
+            # one question with a comma in it ("我们团队想评…，区里能帮推荐吗").
+            return Match(
+                Outcome.MULTI,
+                text,
+                whole.normalized,
+                candidates=tuple(m.candidates[0] for m in answered[:MAX_PARTS]),
+                parts=tuple(answered[:MAX_PARTS]),
+            )
+        if whole.outcome is Outcome.ANSWERED:
+            return whole
+        if len(answered) == 1:
+            return answered[0]
+        offered: list[Candidate] = []
+        for match in (whole, *matches):
+            if match.outcome is Outcome.SUGGESTED and match.candidates:
+                best = match.candidates[0]
+                if best.entry.id not in {c.entry.id for c in offered}:
+                    offered.append(best)
+        if offered:
+            return Match(
+                Outcome.SUGGESTED, text, whole.normalized, candidates=tuple(offered[:MAX_PARTS])
+            )
+        return whole

@@ -1,0 +1,97 @@
+"""Messages are understood in their conversation: follow-ups, several questions, non-questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.conversation import Understanding
+from knowledge.intents import is_unclear, wants_a_person
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Matcher, Outcome
+
+
+@pytest.fixture(scope="module")
+def understanding(matcher: Matcher) -> Understanding:
+    return Understanding(matcher)
+
+
+@pytest.mark.parametrize(
+    "text", ["？？？", "😀😀", "。", "a", "嗯嗯嗯嗯", "asdfghjkl", "123456", "   "]
+)
+def test_nothing_to_understand_is_unclear(text: str) -> None:
+    assert is_unclear(text)
+
+
+@pytest.mark.parametrize("text", ["人才公寓", "绿卡", "公积金怎么提取", "PhD", "job fair"])
+def test_short_real_questions_are_not_unclear(text: str) -> None:
+    assert not is_unclear(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["转人工", "人工客服", "请帮我转人工", "我要找人工", "真人", "talk to a human", "Human please"],
+)
+def test_asking_for_a_person_is_recognised(text: str) -> None:
+    assert wants_a_person(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["人工智能企业有补贴吗", "人才服务专员是干啥的", "human resources"]
+)
+def test_questions_mentioning_people_are_not_hand_overs(text: str) -> None:
+    assert not wants_a_person(text)
+
+
+def test_a_hand_over_request_and_an_unclear_message_are_told_apart(
+    understanding: Understanding,
+) -> None:
+    assert understanding.understand("转人工").outcome is Outcome.HANDOVER
+    assert understanding.understand("？？？").outcome is Outcome.UNCLEAR
+    assert understanding.understand("你好").outcome is Outcome.SMALLTALK
+
+
+def test_an_aspect_follow_up_is_answered_by_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    apartment = kb.get("housing-talent-apartment")
+    for follow_up in ("那怎么申请", "需要什么材料", "找谁", "多少钱", "how do I apply?"):
+        match = understanding.understand(follow_up, context=apartment)
+        assert match.outcome is Outcome.ANSWERED, follow_up
+        assert match.entry is apartment and match.via_context, follow_up
+
+
+def test_without_a_conversation_an_aspect_alone_is_not_answered_as_housing(
+    understanding: Understanding,
+) -> None:
+    match = understanding.understand("那怎么申请")
+    assert match.entry is None or match.entry.id != "housing-talent-apartment"
+
+
+def test_a_follow_up_naming_its_own_topic_gets_that_topic(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    spouse = kb.get("greencard-spouse-job")
+    match = understanding.understand("那娃上学呢", context=spouse)
+    assert match.entry is not None and match.entry.id == "greencard-children-school"
+
+
+def test_an_out_of_scope_follow_up_is_still_refused(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    apartment = kb.get("housing-talent-apartment")
+    for follow_up in ("那明天天气怎么样", "那公积金呢"):
+        assert understanding.understand(follow_up, context=apartment).outcome is Outcome.UNMATCHED
+
+
+def test_two_questions_in_one_message_are_both_answered(understanding: Understanding) -> None:
+    match = understanding.understand("我想申请人才公寓，另外买房补贴怎么拿")
+    assert match.outcome is Outcome.MULTI
+    assert [e.id for e in match.answered] == [
+        "housing-talent-apartment",
+        "housing-purchase-subsidy",
+    ]
+
+
+def test_one_question_with_a_comma_is_not_split(understanding: Understanding) -> None:
+    match = understanding.understand("我是刚引进的博士，孩子上学能照顾吗")
+    assert match.outcome is not Outcome.MULTI
