@@ -6,6 +6,10 @@ distinct for the index the way new real entries would be. Queries are the labell
 of ``tests/eval/questions.yaml``. Beside our matcher, the same run times a plain
 ``rapidfuzz.process.extractOne`` over the raw question strings, the naive baseline.
 
+Above ``ranker_max_logistic`` entries the learned ranker is the nearest-centroid variant
+(``knowledge/ranker.py``); the ``ranker`` column says which one ran. Each size runs in its own
+process, so ``peak MB`` is that size's own peak resident memory.
+
 Run: ``.venv/bin/python -m benchmarks.bench_match`` (``--sizes 100 1000`` to choose sizes).
 """
 
@@ -14,13 +18,17 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import resource
 import statistics
+import subprocess
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.evaluation import load_eval_set
+from knowledge.evaluation import load_eval_set
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 from knowledge.matcher import Matcher
 from knowledge.schema import Entry
@@ -53,7 +61,7 @@ def synthetic_kb(base: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase
                 }
             )
         )
-    return KnowledgeBase(tuple(entries), base.synonyms, base.smalltalk, base.documents)
+    return replace(base, entries=tuple(entries))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -61,14 +69,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-def run(sizes: list[int], repeats: int) -> None:
+def run(sizes: list[int], repeats: int, *, quiet: bool = False) -> None:
     base = load_knowledge_base()
-    queries = [item.question for item in load_eval_set(EVAL)]
-    Matcher(base)  # warm jieba's dictionary so build times measure our indexing only
-    print(f"queries: {len(queries)} x {repeats} repeats; real KB: {len(base)} entries")
-    header = f"{'entries':>8} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} | {'extractOne p50':>14} {'p99 ms':>8}"
-    print(header)
-    print("-" * len(header))
+    queries = [item.question for item in load_eval_set(EVAL).items]
+    Matcher(replace(base, entries=base.entries[:2]))  # warm jieba's dictionary, not our index
+    if not quiet:
+        print(f"queries: {len(queries)} x {repeats} repeats; real KB: {len(base)} entries")
+    header = (
+        f"{'entries':>8} {'ranker':>9} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        f" {'peak MB':>8} | {'extractOne p50':>14} {'p99 ms':>8}"
+    )
+    if not quiet:
+        print(header)
+        print("-" * len(header))
     for size in sizes:
         kb = synthetic_kb(base, size)
         gc.collect()
@@ -87,9 +100,13 @@ def run(sizes: list[int], repeats: int) -> None:
             t0 = time.perf_counter()
             process.extractOne(query, choices, scorer=fuzz.WRatio)
             naive.append((time.perf_counter() - t0) * 1000)
+        kind = matcher.ranker_kind
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"{size:>8} {build:>8.3f} {statistics.median(latencies):>8.3f} {percentile(latencies, 0.99):>8.3f} "
-            f"{max(latencies):>8.3f} | {statistics.median(naive):>14.3f} {percentile(naive, 0.99):>8.3f}"
+            f"{size:>8} {kind:>9} {build:>8.3f} {statistics.median(latencies):>8.3f} "
+            f"{percentile(latencies, 0.99):>8.3f} {max(latencies):>8.3f} {peak:>8.0f}"
+            f" | {statistics.median(naive):>14.3f} {percentile(naive, 0.99):>8.3f}",
+            flush=True,
         )
 
 
@@ -97,8 +114,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    run(args.sizes, args.repeats)
+    if len(args.sizes) == 1:
+        run(args.sizes, args.repeats, quiet=args.quiet)
+        return
+    run([], args.repeats)  # the header
+    for size in args.sizes:  # each size in a fresh process, so peak memory is its own
+        command = [sys.executable, "-m", "benchmarks.bench_match", "--quiet"]
+        subprocess.run([*command, "--sizes", str(size), "--repeats", str(args.repeats)], check=True)
 
 
 if __name__ == "__main__":

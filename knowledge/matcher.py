@@ -22,19 +22,24 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import jieba
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from knowledge.loader import KnowledgeBase
 from knowledge.normalize import Normalizer, clean
+from knowledge.ranker import LearnedRanker, features, training_key
 from knowledge.schema import Audience, Entry
 
-__all__ = ["Candidate", "Match", "MatchConfig", "Matcher", "Outcome"]
+__all__ = ["SIGNALS", "Candidate", "Match", "MatchConfig", "Matcher", "Outcome"]
 
 jieba.setLogLevel(logging.WARNING)
+logger = logging.getLogger(__name__)
 
 STOPWORDS = frozenset(
     [
@@ -275,6 +280,34 @@ STOPWORDS = frozenset(
         "something",
         "up",
         "out",
+        "re",
+        "m",
+        "d",
+        "ll",
+        "ve",
+        "s",
+        "t",
+        "im",
+        "id",
+        "dont",
+        "hi",
+        "hello",
+        "thanks",
+        "南湖",
+        "南湖新区",
+        "新区",
+        "岳阳",
+        "岳阳市",
+        "本区",
+        "咱区",
+        "咱们区",
+        "贵区",
+        "你们区",
+        "区里",
+        "nanhu",
+        "yueyang",
+        "zone",
+        "district",
     ]
 )
 """Words that say how a question is asked, not what it is about."""
@@ -287,11 +320,40 @@ class Outcome(StrEnum):
     SUGGESTED = "suggested"
     UNMATCHED = "unmatched"
     SMALLTALK = "smalltalk"
+    MULTI = "multi"
+    """Several questions in one message, each answered (``Match.parts``)."""
+    UNCLEAR = "unclear"
+    """Nothing to understand ("？？？", an emoji): ask to rephrase, open no ticket."""
+    HANDOVER = "handover"
+    """The person asked for a human specialist ("转人工")."""
+
+
+CACHED_MODELS = 3
+"""Fitted rankers kept in the cache (the current KB's and a few before, for quick rollbacks)."""
+
+VAGUE_MAX_CHARS = 6
+"""Questions this short may be too vague to answer with one entry (see ``Matcher.vague``)."""
+
+SIGNALS = (
+    "score",
+    "lead",
+    "probability",
+    "probability_lead",
+    "unknown_share",
+    "english",
+    "out_of_scope",
+    "agreement",
+)
+"""What the decision looks at: the best blended score and its lead over the runner-up, the
+ranker's probability for the best entry and its lead, the share of the question in words the KB
+never saw, whether the question is English, the ranker's "not ours" probability, and whether
+the lexical scores and the ranker agree on the best entry (disagreement flags a guess)."""
 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Thresholds and weights; the defaults are tuned on ``tests/eval/questions.yaml``."""
+    """Weights and the decision; the defaults were chosen by ``benchmarks/tune_matcher.py`` on
+    the blind set's tune half and ``tests/eval/questions.yaml`` (never the report half)."""
 
     answer_threshold: float = 0.5
     suggest_threshold: float = 0.35
@@ -306,8 +368,39 @@ class MatchConfig:
     common_word_rarity: float = 6.0
     rare_word_rarity: float = 11.0
     common_word_floor: float = 0.1
-    rerank_depth: int = 20
+    rerank_depth: int = 10
     audience_bonus: float = 0.03
+    ranker_weight: float = 0.6
+    """How much the learned ranker's probability adds to the lexical score (0: ranker off)."""
+    ranker_depth: int = 5
+    """The ranker's best this many entries are scored even if they share no word."""
+    ranker_c: float = 10.0
+    ranker_max_logistic: int = 300
+    """Knowledge bases with more entries rank with a nearest-centroid model (see ``ranker``)."""
+    keyword_sample_weight: float = 0.5
+    lone_probability: float = 1.0
+    """A best candidate the ranker gives at least this probability (and ``lone_lead`` more than
+    the runner-up) is answered even below ``answer_threshold`` (1.0: never)."""
+    lone_lead: float = 0.5
+    lone_floor: float = 0.3
+    """…but only when its blended score is at least this."""
+    refuse_unknown_share: float = 1.01
+    """Refuse outright when at least this share of the question is words the KB never saw."""
+    decision_weights: tuple[float, ...] | None = (
+        1.9535, 1.2498, 1.5394, 1.3771, -1.7481, 0.6739, -2.9887, 1.2004, -1.8096,
+    )  # fmt: skip
+    """Coefficients (one per name in ``SIGNALS``, then the intercept) of a logistic model of
+    "the best candidate is the right answer", fitted on the tune half by
+    ``benchmarks/tune_matcher.py``; when set, it decides instead of the score thresholds."""
+    answer_confidence: float = 0.7
+    """With ``decision_weights``: answer when the model's confidence reaches this."""
+    suggest_confidence: float = 0.5
+    """With ``decision_weights``: offer "您是不是想问" from this confidence up."""
+    out_of_scope_weight: float = 1.0
+    """Weight of the ``out_of_scope.yaml`` questions as the ranker's "not ours" class."""
+    english_answer_threshold: float | None = None
+    """Answer threshold for mostly-English questions (the KB's words are Chinese, so English
+    scores run lower); ``None``: the same as ``answer_threshold``."""
 
 
 @dataclass(frozen=True)
@@ -327,15 +420,34 @@ class Match:
     normalized: str
     candidates: tuple[Candidate, ...] = ()
     smalltalk: str | None = None
+    unknown_share: float = 0.0
+    """Share of the question's meaning in words the knowledge base has never seen (公积金)."""
+    parts: tuple[Match, ...] = ()
+    """For ``multi``: one answered match per question in the message, in order."""
+    via_context: bool = False
+    """True when a follow-up ("那怎么申请") was resolved against the entry answered before."""
+    signals: tuple[float, ...] = ()
+    """The decision's inputs, named by ``SIGNALS`` (for tuning and the staff console)."""
+    confidence: float | None = None
+    """The decision model's estimate that the best candidate is right, when it decided."""
 
     @property
     def entry(self) -> Entry | None:
-        """The answered entry, if the outcome is ``answered``."""
+        """The answered entry (the first one for ``multi``), or ``None``."""
+        if self.outcome is Outcome.MULTI and self.parts:
+            return self.parts[0].entry
         return (
             self.candidates[0].entry
             if self.outcome is Outcome.ANSWERED and self.candidates
             else None
         )
+
+    @property
+    def answered(self) -> tuple[Entry, ...]:
+        """Every entry this verdict answers with: one, several (``multi``) or none."""
+        if self.outcome is Outcome.MULTI:
+            return tuple(p.entry for p in self.parts if p.entry is not None)
+        return (self.entry,) if self.entry is not None else ()
 
     @property
     def score(self) -> float:
@@ -349,36 +461,71 @@ class _Doc:
     words: set[str] = field(default_factory=set)
     bigrams: set[str] = field(default_factory=set)
     phrases: list[str] = field(default_factory=list)
-    phrase_terms: list[tuple[frozenset[str], float]] = field(default_factory=list)
+    phrase_totals: list[float] = field(default_factory=list)
+    """Each example question's total word weight."""
+    names: set[str] = field(default_factory=set)
+    """Words of the entry's title and keywords: what it is called."""
+    topic: set[str] = field(default_factory=set)
+    """Words of the entry's title, keywords and answer: what the entry is about."""
+    term_phrases: dict[str, list[int]] = field(default_factory=dict)
+    """Word -> the example questions using it, so a question touches only those that share one."""
 
 
 _tokenizer_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
-_pos_tags: dict[str, str] | None = None
+_pos_tags: frozenset[str] | None = None
 
 CONTENT_TAGS = frozenset({"vn", "an", "j", "nz", "eng", "i", "l"})
 """jieba part-of-speech tags (besides every noun tag ``n*``) of words that name a topic."""
 
 
-def _jieba_pos_tags() -> dict[str, str]:
-    """jieba's dictionary part-of-speech tags, read once (a word -> tag table)."""
+def _function_words() -> frozenset[str]:
+    """Words jieba's dictionary tags as something other than a topic (verbs, adverbs…), read once.
+
+    Only this set is kept, not the whole word -> tag table: every other word names a topic.
+    """
     global _pos_tags
     with _tokenizer_lock:
         if _pos_tags is None:
-            table: dict[str, str] = {}
+            found: set[str] = set()
             with jieba.get_dict_file() as handle:
                 for raw in handle:
                     parts = raw.decode("utf-8").split()
-                    if len(parts) == 3:
-                        table[parts[0]] = parts[2]
-            _pos_tags = table
+                    if len(parts) == 3 and not (
+                        parts[2].startswith("n") or parts[2] in CONTENT_TAGS
+                    ):
+                        found.add(parts[0])
+            _pos_tags = frozenset(found)
         return _pos_tags
 
 
-def _names_a_topic(word: str, tags: dict[str, str]) -> bool:
+def _names_a_topic(word: str, function_words: frozenset[str]) -> bool:
     """True for nouns and for words jieba does not know (usually specific compounds)."""
-    tag = tags.get(word)
-    return tag is None or tag.startswith("n") or tag in CONTENT_TAGS
+    return word not in function_words
+
+
+class _Frequencies(dict[str, int]):
+    """jieba's word frequencies with the KB's terms laid over them, sharing the big table.
+
+    jieba's tokenizer keeps a 350,000-word frequency table; each knowledge base (and each
+    reload) needs its terms added, and a copy per matcher costs tens of MB. This overlay answers
+    from its own few entries first and from the shared table otherwise.
+    """
+
+    def __init__(self, base: dict[str, int]) -> None:
+        super().__init__()
+        self._base = base
+
+    def __missing__(self, key: str) -> int:
+        return self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self._base
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return self._base.get(key, default)
 
 
 def _new_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
@@ -390,13 +537,20 @@ def _new_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
             base.initialize()
             _base_tokenizer = base
         tokenizer = jieba.Tokenizer()
-        tokenizer.FREQ = dict(_base_tokenizer.FREQ)
+        tokenizer.FREQ = _Frequencies(_base_tokenizer.FREQ)
         tokenizer.total = _base_tokenizer.total
         tokenizer.initialized = True
     for word in words:
         if len(word) >= 2:
             tokenizer.add_word(word, freq=max(tokenizer.FREQ.get(word, 0), 3000))
     return tokenizer
+
+
+def _mostly_latin(text: str) -> bool:
+    """True when most letters of ``text`` are Latin (an English question)."""
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+    return latin > 2 * cjk
 
 
 def _bigrams(text: str) -> set[str]:
@@ -410,7 +564,21 @@ class Matcher:
     Thread-safe for matching; build a new one to change the knowledge base.
     """
 
-    def __init__(self, kb: KnowledgeBase, config: MatchConfig | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: MatchConfig | None = None,
+        *,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """Builds the index and the learned ranker.
+
+        Args:
+            kb: the knowledge base to match against.
+            config: weights and the decision.
+            cache_dir: where fitted rankers are kept, by a fingerprint of their training data,
+                so a restart loads the model instead of fitting it again (``None``: always fit).
+        """
         self.kb = kb
         self.config = config or MatchConfig()
         terms: set[str] = set()
@@ -422,7 +590,7 @@ class Matcher:
             terms.update(clean(v) for v in variants if not v.isascii())
         self.normalizer = Normalizer(kb.synonyms, protected=terms)
         self._tokenizer = _new_tokenizer(t for t in terms if " " not in t)
-        self._pos = _jieba_pos_tags()
+        self._pos = _function_words()
         self._general_total = float(self._tokenizer.total)
         self._general_freq: dict[str, int] = self._tokenizer.FREQ
         self._smalltalk = {
@@ -435,28 +603,63 @@ class Matcher:
         )
         self._docs: list[_Doc] = []
         phrase_words: list[list[frozenset[str]]] = []
-        for entry in kb.entries:
+        samples: list[list[str]] = []
+        labels: list[int] = []
+        sample_weights: list[float] = []
+        for index, entry in enumerate(kb.entries):
             doc = _Doc(entry)
             own: list[frozenset[str]] = []
             for number, text in enumerate((entry.title, *entry.questions, *entry.keywords)):
                 normalized = self.normalizer.normalize(text)
-                words = frozenset(self.words(normalized))
+                token_list = self.words(normalized)
+                words = frozenset(token_list)
                 doc.words.update(words)
                 doc.bigrams.update(_bigrams(normalized))
-                if number <= len(entry.questions):
+                is_phrase = number <= len(entry.questions)
+                if is_phrase:
                     doc.phrases.append(normalized)
                     own.append(words)
+                samples.append(features(normalized, token_list))
+                labels.append(index)
+                sample_weights.append(1.0 if is_phrase else self.config.keyword_sample_weight)
+            for text in (entry.title, *entry.keywords):
+                doc.names.update(self.words(self.normalizer.normalize(text)))
+            doc.topic.update(doc.names, self.words(self.normalizer.normalize(entry.answer)))
             self._docs.append(doc)
             phrase_words.append(own)
+        self._ranker: LearnedRanker | None = None
+        self._oos_class: int | None = None
+        if self.config.ranker_weight > 0 and len(kb.entries) > 1:
+            classes = len(kb.entries)
+            if kb.out_of_scope and self.config.out_of_scope_weight > 0:
+                self._oos_class = classes
+                classes += 1
+                for question in kb.out_of_scope:
+                    normalized = self.normalizer.normalize(question)
+                    samples.append(features(normalized, self.words(normalized)))
+                    labels.append(self._oos_class)
+                    sample_weights.append(self.config.out_of_scope_weight)
+            self._ranker = self._fit_or_load(samples, labels, sample_weights, classes, cache_dir)
         self._word_idf, self._word_postings = self._index(d.words for d in self._docs)
         weight = {t: idf * self._informativeness(t) for t, idf in self._word_idf.items()}
         for doc, own in zip(self._docs, phrase_words, strict=True):
-            doc.phrase_terms = [(words, sum(weight[t] for t in words)) for words in own]
+            doc.phrase_totals = [sum(weight[t] for t in words) for words in own]
+            for number, words in enumerate(own):
+                for term in words:
+                    doc.term_phrases.setdefault(term, []).append(number)
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
+        self._index_of = {doc.entry.id: number for number, doc in enumerate(self._docs)}
+        self._name_count: dict[str, int] = defaultdict(int)
+        for doc in self._docs:
+            for word in doc.names:
+                self._name_count[word] += 1
         self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
 
     @staticmethod
-    def _index(term_sets: Iterable[set[str]]) -> tuple[dict[str, float], dict[str, list[int]]]:
+    def _index(
+        term_sets: Iterable[set[str]],
+    ) -> tuple[dict[str, float], dict[str, np.ndarray[Any, np.dtype[np.int32]]]]:
+        """IDF per term, and each term's postings as an index array (scored in one NumPy add)."""
         postings: dict[str, list[int]] = defaultdict(list)
         total = 0
         for number, terms in enumerate(term_sets):
@@ -464,7 +667,7 @@ class Matcher:
             for term in terms:
                 postings[term].append(number)
         idf = {t: math.log((total + 1) / (len(p) + 0.5)) for t, p in postings.items()}
-        return idf, dict(postings)
+        return idf, {t: np.asarray(p, dtype=np.int32) for t, p in postings.items()}
 
     def words(self, normalized: str) -> list[str]:
         """Meaningful words of normalised text, in order, search-mode segmented."""
@@ -505,17 +708,21 @@ class Matcher:
             weights[term] = weight * self._informativeness(term)
         return weights
 
-    @staticmethod
     def _coverage(
-        weights: dict[str, float], postings: dict[str, list[int]], scores: dict[int, float]
-    ) -> float:
+        self,
+        weights: dict[str, float],
+        postings: dict[str, np.ndarray[Any, np.dtype[np.int32]]],
+    ) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Per entry, the share of the question's weight in terms the entry uses."""
+        scores = np.zeros(len(self._docs))
         total = sum(weights.values())
         if total <= 0:
-            return 0.0
+            return scores
         for term, weight in weights.items():
-            for doc in postings.get(term, ()):
-                scores[doc] = scores.get(doc, 0.0) + weight / total
-        return total
+            docs = postings.get(term)
+            if docs is not None:
+                scores[docs] += weight / total  # a term lists each entry once: no repeats
+        return scores
 
     def match(self, text: str, *, audience: Audience | str | None = None) -> Match:
         """Returns the verdict for ``text``; never raises on odd input."""
@@ -527,33 +734,208 @@ class Matcher:
             return Match(Outcome.SMALLTALK, text, normalized, smalltalk=intent)
         if not normalized:
             return Match(Outcome.UNMATCHED, text, normalized)
-        word_weights = self._weights(set(self.words(normalized)), self._word_idf)
+        token_list = self.words(normalized)
+        word_weights = self._weights(set(token_list), self._word_idf)
+        query_total = sum(word_weights.values())
+        unknown = sum(w for t, w in word_weights.items() if t not in self._word_idf)
+        unknown_share = unknown / query_total if query_total > 0 else 0.0
+
         bigram_weights = self._weights(_bigrams(normalized), self._bigram_idf)
-        word_scores: dict[int, float] = {}
-        bigram_scores: dict[int, float] = {}
-        self._coverage(word_weights, self._word_postings, word_scores)
-        self._coverage(bigram_weights, self._bigram_postings, bigram_scores)
-        if not word_scores and not bigram_scores:
-            return Match(Outcome.UNMATCHED, text, normalized)
-        lexical = {
-            doc: cfg.word_weight * word_scores.get(doc, 0.0)
-            + cfg.bigram_weight * bigram_scores.get(doc, 0.0)
-            for doc in word_scores.keys() | bigram_scores.keys()
-        }
-        shortlist = sorted(lexical, key=lexical.__getitem__, reverse=True)[: cfg.rerank_depth]
+        lexical = cfg.word_weight * self._coverage(
+            word_weights, self._word_postings
+        ) + cfg.bigram_weight * self._coverage(bigram_weights, self._bigram_postings)
+        probabilities = (
+            self._ranker.probabilities(features(normalized, token_list))
+            if self._ranker is not None
+            else None
+        )
+        out_of_scope = 0.0
+        if probabilities is not None and self._oos_class is not None:
+            out_of_scope = float(probabilities[self._oos_class])
+            probabilities = probabilities[: self._oos_class]
+        touched = int(np.count_nonzero(lexical))
+        if not touched and probabilities is None:
+            return Match(Outcome.UNMATCHED, text, normalized, unknown_share=unknown_share)
+        depth = min(cfg.rerank_depth, touched)
+        shortlist = (
+            {int(i) for i in np.argpartition(-lexical, depth - 1)[:depth]} if depth else set()
+        )
+        if probabilities is not None:
+            shortlist.update(int(i) for i in np.argsort(probabilities)[-cfg.ranker_depth :])
         wanted = Audience(audience) if audience else None
         ranked = []
-        query_total = sum(word_weights.values())
         for doc_no in shortlist:
             doc = self._docs[doc_no]
-            similarity = max(fuzz.ratio(normalized, phrase) for phrase in doc.phrases) / 100
+            closest = process.extractOne(normalized, doc.phrases, scorer=fuzz.ratio)
+            similarity = closest[1] / 100 if closest is not None else 0.0
             closeness = self._closest_phrase(word_weights, query_total, doc)
-            score = lexical[doc_no] + cfg.phrase_weight * closeness + cfg.fuzzy_weight * similarity
+            score = (
+                float(lexical[doc_no])
+                + cfg.phrase_weight * closeness
+                + cfg.fuzzy_weight * similarity
+            )
+            if probabilities is not None:
+                score += cfg.ranker_weight * float(probabilities[doc_no])
             if wanted is not None and doc.entry.audience in (wanted, Audience.BOTH):
                 score += cfg.audience_bonus
             ranked.append(Candidate(doc.entry, round(min(score, 1.0), 4)))
         ranked.sort(key=lambda c: c.score, reverse=True)
-        return self._verdict(text, normalized, ranked)
+        lexical_best = int(np.argmax(lexical)) if touched else None
+        signals = self._signals(
+            text, ranked, probabilities, unknown_share, out_of_scope, lexical_best
+        )
+        verdict = Match(
+            Outcome.UNMATCHED,
+            text,
+            normalized,
+            tuple(ranked[: cfg.max_suggestions]),
+            unknown_share=unknown_share,
+            signals=signals,
+        )
+        if cfg.decision_weights is not None:
+            return self._decide(verdict)
+        lone = (
+            probabilities is not None
+            and signals[2] >= cfg.lone_probability
+            and signals[3] >= cfg.lone_lead
+            and ranked[0].score >= cfg.lone_floor
+        )
+        if unknown_share >= cfg.refuse_unknown_share and not lone and not _mostly_latin(text):
+            return verdict
+        return self._verdict(verdict, lone=lone)
+
+    def _signals(
+        self,
+        text: str,
+        ranked: Sequence[Candidate],
+        probabilities: np.ndarray[Any, Any] | None,
+        unknown_share: float,
+        out_of_scope: float,
+        lexical_best: int | None,
+    ) -> tuple[float, ...]:
+        """The decision's inputs, in the order of ``SIGNALS``."""
+        best = ranked[0].score if ranked else 0.0
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        probability = lead = 0.0
+        agreement = 0.0
+        if ranked and lexical_best is not None:
+            best_index = self._index_of[ranked[0].entry.id]
+            agreement = 0.5 * (best_index == lexical_best)
+            if probabilities is not None:
+                agreement += 0.5 * (best_index == int(np.argmax(probabilities)))
+        if probabilities is not None and ranked:
+            probability = float(probabilities[self._index_of[ranked[0].entry.id]])
+            others = [float(probabilities[self._index_of[c.entry.id]]) for c in ranked[1:]] or [0.0]
+            lead = probability - max(others)
+        return (
+            best,
+            best - runner_up,
+            probability,
+            lead,
+            unknown_share,
+            1.0 if _mostly_latin(text) else 0.0,
+            out_of_scope,
+            agreement,
+        )
+
+    def vague(self, normalized: str) -> bool:
+        """True for a short question none of whose words names a single entry ("补贴", "中心").
+
+        Such a question is answered by choices, not by one entry, however confident the
+        ranker is: "补贴" could mean any of several subsidies.
+        """
+        if len(normalized.replace(" ", "")) > VAGUE_MAX_CHARS:
+            return False
+        counts = [self._name_count[w] for w in self.words(normalized) if self._name_count.get(w)]
+        return bool(counts) and min(counts) >= 2
+
+    def _decide(self, verdict: Match) -> Match:
+        """Answer, suggest or hand over by the calibrated confidence that the best is right."""
+        cfg = self.config
+        weights = cfg.decision_weights
+        assert weights is not None and len(weights) == len(SIGNALS) + 1
+        logit = weights[-1] + sum(w * x for w, x in zip(weights, verdict.signals, strict=False))
+        confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+        if not verdict.candidates:
+            return replace(verdict, confidence=confidence)
+        if confidence >= cfg.answer_confidence and not self.vague(verdict.normalized):
+            return replace(verdict, outcome=Outcome.ANSWERED, confidence=confidence)
+        if confidence >= cfg.answer_confidence:
+            return replace(verdict, outcome=Outcome.SUGGESTED, confidence=confidence)
+        if confidence >= cfg.suggest_confidence:
+            shown = tuple(c for c in verdict.candidates if c.score >= cfg.suggest_threshold)
+            if shown:
+                return replace(
+                    verdict, outcome=Outcome.SUGGESTED, candidates=shown, confidence=confidence
+                )
+        return replace(verdict, confidence=confidence)
+
+    def _fit_or_load(
+        self,
+        samples: list[list[str]],
+        labels: list[int],
+        weights: list[float],
+        classes: int,
+        cache_dir: Path | None,
+    ) -> LearnedRanker:
+        """The fitted ranker: from the cache when its training data is unchanged."""
+        cfg = self.config
+        settings = (cfg.ranker_c, cfg.ranker_max_logistic)
+        path = None
+        if cache_dir is not None:
+            key = training_key(samples, labels, weights, classes, settings)
+            path = cache_dir / f"ranker-{key}.npz"
+            if path.exists():
+                try:
+                    return LearnedRanker.load(path)
+                except (OSError, ValueError, KeyError) as exc:
+                    logger.warning("ignoring the unreadable ranker cache %s: %s", path, exc)
+        ranker = LearnedRanker(
+            samples,
+            labels,
+            weights,
+            classes,
+            c=cfg.ranker_c,
+            max_logistic_classes=cfg.ranker_max_logistic,
+        )
+        if path is not None:
+            try:
+                ranker.save(path)
+                stale = sorted(path.parent.glob("ranker-*.npz"), key=lambda p: p.stat().st_mtime)
+                for old in stale[:-CACHED_MODELS]:
+                    old.unlink(missing_ok=True)
+            except OSError as exc:
+                logger.warning("cannot write the ranker cache %s: %s", path, exc)
+        return ranker
+
+    @property
+    def ranker_kind(self) -> str:
+        """Which learned ranker runs: ``logistic``, ``centroid`` (large KBs) or ``none``."""
+        return self._ranker.kind if self._ranker is not None else "none"
+
+    def topic_words(self, text: str) -> list[str]:
+        """The words of ``text`` that could name a topic (no fillers, stopwords or digits)."""
+        return self.words(self.normalizer.normalize(text))
+
+    def covered_by(self, text: str, entry_id: str) -> float:
+        """Share of ``text``'s known, informative words that ``entry_id`` is about.
+
+        Tells a follow-up that stays within the entry answered before ("那养老护理这块呢"
+        after a page on 康养 hiring) from one that names another topic ("那娃上学呢").
+        """
+        index = self._index_of.get(entry_id)
+        if index is None:
+            return 0.0
+        normalized = self.normalizer.normalize(text)
+        if not normalized:
+            return 1.0
+        weights = self._weights(set(self.words(normalized)), self._word_idf)
+        known = {t: w for t, w in weights.items() if t in self._word_idf}
+        total = sum(known.values())
+        if total <= 0:
+            return 1.0
+        topic = self._docs[index].topic
+        return sum(w for t, w in known.items() if t in topic) / total
 
     @staticmethod
     def _closest_phrase(weights: dict[str, float], total: float, doc: _Doc) -> float:
@@ -562,22 +944,28 @@ class Matcher:
         Coverage alone favours broad entries whose many questions mention every word; Dice
         also asks how much of one real question the person's words account for.
         """
-        best = 0.0
-        for terms, phrase_total in doc.phrase_terms:
-            shared = sum(weights[t] for t in terms if t in weights)
-            if shared:
-                best = max(best, 2 * shared / (total + phrase_total))
-        return best
+        shared: dict[int, float] = {}
+        for term, weight in weights.items():
+            for number in doc.term_phrases.get(term, ()):
+                shared[number] = shared.get(number, 0.0) + weight
+        totals = doc.phrase_totals
+        return max(
+            (2 * amount / (total + totals[number]) for number, amount in shared.items()),
+            default=0.0,
+        )
 
-    def _verdict(self, text: str, normalized: str, ranked: Sequence[Candidate]) -> Match:
+    def _verdict(self, verdict: Match, *, lone: bool = False) -> Match:
+        """The threshold rule (when no decision model is configured)."""
         cfg = self.config
+        ranked = verdict.candidates
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= cfg.answer_threshold and best.score - runner_up >= cfg.margin:
-            return Match(Outcome.ANSWERED, text, normalized, tuple(ranked[: cfg.max_suggestions]))
-        suggestions = tuple(
-            c for c in ranked[: cfg.max_suggestions] if c.score >= cfg.suggest_threshold
-        )
+        threshold = cfg.answer_threshold
+        if cfg.english_answer_threshold is not None and _mostly_latin(verdict.query):
+            threshold = cfg.english_answer_threshold
+        if lone or (best.score >= threshold and best.score - runner_up >= cfg.margin):
+            return replace(verdict, outcome=Outcome.ANSWERED)
+        suggestions = tuple(c for c in ranked if c.score >= cfg.suggest_threshold)
         if suggestions:
-            return Match(Outcome.SUGGESTED, text, normalized, suggestions)
-        return Match(Outcome.UNMATCHED, text, normalized, tuple(ranked[: cfg.max_suggestions]))
+            return replace(verdict, outcome=Outcome.SUGGESTED, candidates=suggestions)
+        return verdict

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from knowledge.conversation import Understanding
 from knowledge.loader import DEFAULT_KB_DIR, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from knowledge.matcher import MatchConfig, Matcher
 from knowledge.schema import Problem
@@ -26,10 +27,13 @@ class KnowledgeService:
         *,
         seeds_dir: Path | None = None,
         config: MatchConfig | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         self.kb_dir = kb_dir
         self.seeds_dir = seeds_dir
         self.config = config
+        self.cache_dir = cache_dir
+        """Where fitted rankers are cached (``Matcher``); ``None`` fits at every start."""
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
 
@@ -37,7 +41,7 @@ class KnowledgeService:
         """Loads and indexes; raises ``KnowledgeBaseError`` when the KB has problems."""
         seeds = self.seeds_dir if self.seeds_dir is not None and self.seeds_dir.is_dir() else None
         kb = load_knowledge_base(self.kb_dir, seeds_dir=seeds)
-        matcher = Matcher(kb, self.config)
+        matcher = Matcher(kb, self.config, cache_dir=self.cache_dir)
         with self._lock:
             self._matcher = matcher
         return matcher
@@ -56,6 +60,11 @@ class KnowledgeService:
         with self._lock:
             current = self._matcher
         return current if current is not None else self.load()
+
+    @property
+    def understanding(self) -> Understanding:
+        """Matching in conversation (follow-ups, several questions) over the current matcher."""
+        return Understanding(self.matcher)
 
     @property
     def kb(self) -> KnowledgeBase:

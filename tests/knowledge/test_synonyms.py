@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bot.evaluation import load_eval_set
+from knowledge.evaluation import load_eval_set
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Matcher, Outcome
 from knowledge.normalize import clean
@@ -16,7 +16,7 @@ EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 def out_of_scope_questions() -> list[str]:
     """Out-of-scope questions we may tune on (never the blind set's report half)."""
     items = load_eval_set(EVAL_DIR / "questions.yaml")
-    return [item.question for item in items if item.expect is None]
+    return [item.question for item in items.items if item.section == "out_of_scope"]
 
 
 def groups_in(question: str, kb: KnowledgeBase) -> list[str]:

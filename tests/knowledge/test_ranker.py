@@ -1,0 +1,75 @@
+"""The learned ranker ranks, scales to large knowledge bases, and is cached between starts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import MatchConfig, Matcher, Outcome
+from knowledge.ranker import LearnedRanker, features
+
+TEXTS = [
+    features("人才公寓怎么申请", ["人才公寓", "申请"]),
+    features("公寓能住多久", ["公寓", "住"]),
+    features("工匠奖金多少", ["工匠", "奖金"]),
+    features("评工匠要什么条件", ["工匠", "条件"]),
+]
+LABELS = [0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("max_logistic", [10, 1])
+def test_both_models_put_the_right_entry_first(max_logistic: int) -> None:
+    ranker = LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2, max_logistic_classes=max_logistic)
+    assert ranker.kind == ("logistic" if max_logistic == 10 else "centroid")
+    housing = ranker.probabilities(features("人才公寓", ["人才公寓"]))
+    craftsman = ranker.probabilities(features("工匠奖金", ["工匠", "奖金"]))
+    assert housing is not None and int(np.argmax(housing)) == 0
+    assert craftsman is not None and int(np.argmax(craftsman)) == 1
+    assert abs(float(housing.sum()) - 1.0) < 1e-4
+
+
+def test_a_question_with_no_known_feature_has_no_probabilities() -> None:
+    ranker = LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2)
+    assert ranker.probabilities(features("xyz", ["xyz"])) is None
+
+
+@pytest.mark.parametrize("max_logistic", [10, 1])
+def test_a_saved_model_loads_and_scores_the_same(tmp_path: Path, max_logistic: int) -> None:
+    ranker = LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2, max_logistic_classes=max_logistic)
+    path = tmp_path / "ranker.npz"
+    ranker.save(path)
+    loaded = LearnedRanker.load(path)
+    question = features("工匠奖金", ["工匠", "奖金"])
+    assert loaded.kind == ranker.kind
+    assert np.allclose(loaded.probabilities(question), ranker.probabilities(question))
+
+
+def test_the_matcher_caches_its_model_and_refits_a_damaged_cache(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    small = replace(kb, entries=kb.entries[:6])
+    first = Matcher(small, cache_dir=tmp_path)
+    [cached] = list(tmp_path.glob("ranker-*.npz"))
+    second = Matcher(small, cache_dir=tmp_path)
+    question = small.entries[2].questions[0]
+    assert second.match(question) == first.match(question)
+    cached.write_bytes(b"not a model")
+    third = Matcher(small, cache_dir=tmp_path)
+    assert third.match(question) == first.match(question)
+    assert LearnedRanker.load(cached).kind == "logistic", "the damaged file was rewritten"
+
+
+def test_a_changed_knowledge_base_gets_its_own_model(tmp_path: Path, kb: KnowledgeBase) -> None:
+    Matcher(replace(kb, entries=kb.entries[:6]), cache_dir=tmp_path)
+    Matcher(replace(kb, entries=kb.entries[:7]), cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("ranker-*.npz"))) == 2
+
+
+def test_without_the_ranker_the_lexical_matcher_still_answers(kb: KnowledgeBase) -> None:
+    plain = Matcher(kb, replace(MatchConfig(), ranker_weight=0.0, decision_weights=None))
+    assert plain.ranker_kind == "none"
+    assert plain.match("人才公寓怎么申请").outcome is Outcome.ANSWERED
