@@ -1,22 +1,37 @@
 """The conversation core: (person, text) -> Reply, the same for every channel.
 
 The console chat, the CLI and the Telegram handlers are adapters over this one class: they
-turn their input into ``ask`` calls and render the ``Reply``. The core matches the question,
-records the inquiry through an ``InquiryRecorder`` *before* the reply is returned (so nothing a
-person asked is lost if sending fails), and decides whether a specialist must follow up.
+turn their input into ``ask`` calls and render the ``Reply``. The core understands the message in
+its conversation (a follow-up such as "那怎么申请" is read against the entry answered last, if that
+was within ``follow_up_minutes``), records the inquiry through an ``InquiryRecorder`` *before*
+the reply is returned (so nothing a person asked is lost if sending fails), and decides whether
+a specialist must follow up: an unanswerable question or a request for a person opens a ticket,
+an unclear message ("？？？") does not.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience, Entry
 from knowledge.service import KnowledgeService
 
-__all__ = ["Assistant", "InquiryRecorder", "Person", "Recorded", "Reply"]
+__all__ = [
+    "Assistant",
+    "DialogueMemory",
+    "InquiryRecorder",
+    "MemoryDialogue",
+    "Person",
+    "Recorded",
+    "Reply",
+]
+
+FOLLOW_UP_MINUTES = 10.0
+"""How long the entry answered last stays the subject of a follow-up, by default."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,9 @@ class Reply:
     outcome: Outcome
     match: Match
     entry: Entry | None = None
+    """The entry answered (the first one when several questions were answered)."""
+    entries: tuple[Entry, ...] = ()
+    """Every entry answered: one, or up to three for a message with several questions."""
     suggestions: tuple[Entry, ...] = ()
     smalltalk: str | None = None
     elapsed_ms: float = 0.0
@@ -46,8 +64,8 @@ class Reply:
 
     @property
     def needs_follow_up(self) -> bool:
-        """True when a specialist should pick this up (the bot could not answer)."""
-        return self.outcome is Outcome.UNMATCHED
+        """True when a specialist should pick this up: unanswerable, or a person was asked for."""
+        return self.outcome in (Outcome.UNMATCHED, Outcome.HANDOVER)
 
 
 @dataclass(frozen=True)
@@ -76,22 +94,80 @@ class InquiryRecorder(Protocol):
         ...
 
 
+@runtime_checkable
+class DialogueMemory(Protocol):
+    """Where the entry answered last for each person is kept between messages."""
+
+    async def last_entry(self, person_key: str) -> tuple[str, datetime] | None:
+        """The entry answered last for the person and when, or ``None``."""
+        ...
+
+
+class MemoryDialogue:
+    """Dialogue memory in this process only (``talentbot ask --json`` conversations, tests)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, datetime]] = {}
+
+    async def last_entry(self, person_key: str) -> tuple[str, datetime] | None:
+        """The entry answered last for the person and when, or ``None``."""
+        return self._last.get(person_key)
+
+    def note(self, person_key: str, entry_id: str) -> None:
+        """Remembers what was just answered."""
+        self._last[person_key] = (entry_id, datetime.now(UTC))
+
+
 class Assistant:
-    """Answers questions from the knowledge base and records every inquiry."""
+    """Answers questions from the knowledge base and records every inquiry.
+
+    Args:
+        knowledge: the knowledge base in service.
+        recorder: the inquiry log; ``None`` records nothing.
+        memory: where the entry answered last is read from; by default the recorder when it
+            keeps one (the inquiry log does), else nothing (every message stands alone).
+        follow_up_minutes: how long that entry stays the subject of a follow-up.
+    """
 
     def __init__(
-        self, knowledge: KnowledgeService, recorder: InquiryRecorder | None = None
+        self,
+        knowledge: KnowledgeService,
+        recorder: InquiryRecorder | None = None,
+        *,
+        memory: DialogueMemory | None = None,
+        follow_up_minutes: float = FOLLOW_UP_MINUTES,
     ) -> None:
         self.knowledge = knowledge
         self.recorder = recorder
+        if memory is None and isinstance(recorder, DialogueMemory):
+            memory = recorder
+        self.memory = memory
+        self.follow_up = timedelta(minutes=follow_up_minutes)
 
-    def decide(self, person: Person, text: str) -> Reply:
-        """Matches ``text`` for ``person``; pure apart from reading the knowledge base."""
+    async def context(self, person: Person) -> Entry | None:
+        """The entry a follow-up from ``person`` would be about, if still fresh."""
+        if self.memory is None:
+            return None
+        last = await self.memory.last_entry(person.key)
+        if last is None or datetime.now(UTC) - last[1] > self.follow_up:
+            return None
+        return self.knowledge.kb.get(last[0])
+
+    def decide(self, person: Person, text: str, context: Entry | None = None) -> Reply:
+        """Understands ``text`` for ``person``; pure apart from reading the knowledge base."""
         started = time.perf_counter()
-        match = self.knowledge.matcher.match(text, audience=person.audience)
+        match = self.knowledge.understanding.understand(
+            text, audience=person.audience, context=context
+        )
         elapsed = (time.perf_counter() - started) * 1000
-        if match.outcome is Outcome.ANSWERED:
-            return Reply(match.outcome, match, entry=match.entry, elapsed_ms=elapsed)
+        if match.outcome in (Outcome.ANSWERED, Outcome.MULTI):
+            return Reply(
+                match.outcome,
+                match,
+                entry=match.entry,
+                entries=match.answered,
+                elapsed_ms=elapsed,
+            )
         if match.outcome is Outcome.SUGGESTED:
             entries = tuple(c.entry for c in match.candidates)
             return Reply(match.outcome, match, suggestions=entries, elapsed_ms=elapsed)
@@ -109,7 +185,9 @@ class Assistant:
         update_id: int | None = None,
     ) -> Reply:
         """Decides the reply and records the inquiry before returning it."""
-        reply = self.decide(person, text)
+        reply = self.decide(person, text, await self.context(person))
+        if isinstance(self.memory, MemoryDialogue) and reply.entry is not None:
+            self.memory.note(person.key, reply.entry.id)
         if self.recorder is None:
             return reply
         recorded = await self.recorder.record(

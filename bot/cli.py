@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
 
-from bot.assistant import Assistant, Person
+from bot.assistant import Assistant, MemoryDialogue, Person
 from bot.cli_common import (
     err,
     get_settings,
@@ -34,10 +34,10 @@ from bot.cli_common import (
 )
 from bot.cli_log import db_app, demands_app, forget, inquiries_app, stats
 from bot.console import ConsoleChat, console_person
-from bot.evaluation import evaluate, load_eval_set
 from bot.formatting import fill_placeholders
 from bot.settings import Settings
 from bot.texts import texts
+from knowledge.evaluation import EvalSetError, evaluate, load_eval_set
 from knowledge.loader import KnowledgeBaseError, load_knowledge_base
 from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience
@@ -88,18 +88,41 @@ def _match_json(match: Match, elapsed_ms: float, office: dict[str, str]) -> dict
     entry = match.entry
     kb_answer = fill_placeholders(entry.answer, office) if entry is not None else None
     shown = match.candidates if match.outcome is Outcome.SUGGESTED else ()
+    scored = match.outcome not in (Outcome.SMALLTALK, Outcome.UNCLEAR, Outcome.HANDOVER)
     return {
         "question": match.query,
         "outcome": match.outcome.value,
         "entry_id": entry.id if entry else None,
         "title": entry.title if entry else None,
-        "score": round(match.score, 4) if match.outcome is not Outcome.SMALLTALK else None,
+        "entries": [e.id for e in match.answered],
+        "score": round(match.score, 4) if scored else None,
+        "confidence": round(match.confidence, 4) if match.confidence is not None else None,
+        "via_context": match.via_context,
         "answer": kb_answer,
         "suggestions": [
             {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown
         ],
         "elapsed_ms": round(elapsed_ms, 3),
     }
+
+
+def _message(line: str, number: int) -> tuple[str, str]:
+    """A line of ``ask --json`` input as (person, text).
+
+    ``{"person": "p1", "text": "…"}`` lines with the same person are one conversation, in order;
+    a plain line is a conversation of its own.
+    """
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ValueError(texts().t("cli.bad_json_line", number=number, error=exc.msg)) from exc
+        text = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(text, str):
+            raise ValueError(texts().t("cli.json_line_needs_text", number=number))
+        return str(data.get("person") or f"line-{number}"), text
+    return f"line-{number}", line
 
 
 @app.command()
@@ -128,22 +151,35 @@ def ask(
     else:
         lines = iter(question)
     out = Console(highlight=False)
-    assistant = Assistant(service)
+    memory = MemoryDialogue()
+    assistant = Assistant(service, memory=memory)
     conversation = ConsoleChat(assistant, console_person(lang.value), t, office)
-    person = Person("cli", audience=audience)
-    for line in lines:
-        if not line.strip():
-            continue
-        reply = assistant.decide(person, line)
-        if as_json:
-            record = _match_json(reply.match, reply.elapsed_ms, office)
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-            continue
-        subtitle = f"{reply.outcome.value} · {reply.match.score:.2f} · {reply.elapsed_ms:.1f} ms"
-        out.print(
-            Panel(conversation.render(reply), title=line, subtitle=subtitle, expand=False),
-            markup=False,
-        )
+
+    async def answer_all() -> None:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                key, text = _message(line, number) if as_json else (f"line-{number}", line)
+            except ValueError as exc:
+                err.print(str(exc), markup=False)
+                raise typer.Exit(2) from exc
+            person = Person(f"cli:{key}", audience=audience)
+            reply = await assistant.ask(person, text, channel="cli")
+            if as_json:
+                record = {"person": key, **_match_json(reply.match, reply.elapsed_ms, office)}
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+                continue
+            subtitle = (
+                f"{reply.outcome.value} · {reply.match.score:.2f} · {reply.elapsed_ms:.1f} ms"
+            )
+            out.print(
+                Panel(conversation.render(reply), title=line, subtitle=subtitle, expand=False),
+                markup=False,
+            )
+
+    asyncio.run(answer_all())
 
 
 @app.command()
@@ -261,37 +297,63 @@ def kb_export(
         writer.writerow({**row, "questions": "\n".join(row["questions"])})
 
 
+class Half(StrEnum):
+    """The fixed halves of a blind set: tune on one, report the other."""
+
+    TUNE = "tune"
+    REPORT = "report"
+
+
 @app.command("eval")
 def eval_command(
     path: Annotated[
-        Path, typer.Argument(help="Labelled questions (tests/eval/questions.yaml).", exists=True)
+        Path, typer.Argument(help="Labelled questions (tests/eval/blind.yaml or questions.yaml).")
     ],
+    half: Annotated[
+        Half | None, typer.Option(help="Only this half of a blind set (default: all of it).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every miss.")] = False,
-    min_top1: Annotated[float, typer.Option(help="Exit 1 below this top-1.")] = 0.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The figures as one JSON object.")
+    ] = False,
+    min_right: Annotated[
+        float, typer.Option(help="Exit 1 when answered right is below this.")
+    ] = 0.0,
+    max_wrong: Annotated[
+        float, typer.Option(help="Exit 1 when answered wrong is above this.")
+    ] = 1.0,
     min_refusal: Annotated[
-        float, typer.Option(help="Exit 1 below this out-of-scope refusal.")
+        float, typer.Option(help="Exit 1 when out-of-scope refusal is below this.")
     ] = 0.0,
 ) -> None:
-    """Print top-1, top-3 and out-of-scope refusal of the matcher on a labelled set."""
+    """Measure understanding: answered right first, then wrong, first suggestion, refusal…"""
     settings = get_settings()
-    matcher = knowledge_service(settings).matcher
+    service = knowledge_service(settings)
     try:
-        items = load_eval_set(path)
-    except ValueError as exc:
+        evalset = load_eval_set(path)
+    except EvalSetError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
-    report = evaluate(matcher, items)
+    report = evaluate(service.understanding, evalset, half=half.value if half else None)
     summary = report.summary()
-    table = Table(title=f"{path} · {len(matcher.kb)} entries")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
-    Console(highlight=False).print(table)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    else:
+        label = f" · {half.value} half" if half else ""
+        table = Table(title=f"{path}{label} · {len(service.kb)} entries")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in summary.items():
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        Console(highlight=False).print(table)
     if verbose:
         for miss in report.misses:
             typer.echo(miss)
-    if report.top1_rate < min_top1 or report.refusal_rate < min_refusal:
+    if (
+        report.answered_right < min_right
+        or report.answered_wrong > max_wrong
+        or report.refusal < min_refusal
+    ):
         raise typer.Exit(1)
 
 

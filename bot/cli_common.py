@@ -59,6 +59,7 @@ def knowledge_service(settings: Settings) -> KnowledgeService:
         settings.knowledge.dir,
         seeds_dir=settings.knowledge.seeds_dir,
         config=settings.matching.to_config(),
+        cache_dir=settings.knowledge.cache_dir,
     )
     try:
         service.load()

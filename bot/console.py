@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.assistant import Assistant, Person, Reply
-from bot.formatting import PLAIN, render_answer, render_suggestions
+from bot.formatting import PLAIN, render_answer, render_answers, render_suggestions
 from bot.texts import Texts
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
@@ -51,10 +51,16 @@ class ConsoleChat:
     def render(self, reply: Reply) -> str:
         """Plain-text rendering of a core reply."""
         kb = self.assistant.knowledge.kb
-        if reply.outcome is Outcome.ANSWERED and reply.entry is not None:
-            return render_answer(
-                reply.entry, kb, self.t, self.office, PLAIN, audience=self.person.audience
+        if reply.outcome in (Outcome.ANSWERED, Outcome.MULTI) and reply.entries:
+            return render_answers(
+                reply.entries, kb, self.t, self.office, PLAIN, audience=self.person.audience
             )
+        if reply.outcome is Outcome.UNCLEAR:
+            return self.t.t("unclear.text")
+        if reply.outcome is Outcome.HANDOVER:
+            if reply.ticket_id is not None:
+                return self.t.t("human.opened", ticket=reply.ticket_id)
+            return self.t.t("human.recorded", **self.office)
         if reply.outcome is Outcome.SUGGESTED:
             return render_suggestions(reply.suggestions, self.t, PLAIN, numbered=True)
         if reply.outcome is Outcome.SMALLTALK and reply.smalltalk:

@@ -21,6 +21,7 @@ __all__ = [
     "contact_channels",
     "fill_placeholders",
     "render_answer",
+    "render_answers",
     "render_suggestions",
     "split_message",
 ]
@@ -110,6 +111,22 @@ def render_answer(
     ]
     parts.append(markup.italic(f"{t.t('answer.source')}：{'；'.join(cited)}"))
     return "\n\n".join(parts)
+
+
+def render_answers(
+    entries: Sequence[Entry],
+    kb: KnowledgeBase,
+    t: Texts,
+    office: Mapping[str, str],
+    markup: Markup,
+    *,
+    audience: Audience | None = None,
+) -> str:
+    """One answer, or for a message with several questions a header and each answer in turn."""
+    answers = [render_answer(e, kb, t, office, markup, audience=audience) for e in entries]
+    if len(answers) == 1:
+        return answers[0]
+    return "\n\n".join([markup.escape(t.t("multi.header")), *answers])
 
 
 def render_suggestions(

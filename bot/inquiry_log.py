@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -38,6 +39,11 @@ class Profile:
     phone: str | None
     blocked_bot: bool
 
+
+_UNSCORED = (Outcome.SMALLTALK, Outcome.UNCLEAR, Outcome.HANDOVER)
+"""Outcomes decided before any scoring: their inquiries store no score."""
+
+_ANSWERING = (Outcome.ANSWERED.value, Outcome.MULTI.value)
 
 MAX_BATCH = 200
 _INQUIRIES = Base.metadata.tables["inquiries"]
@@ -212,11 +218,12 @@ class InquiryLog:
             "outcome": reply.outcome.value,
             "entry_id": entry.id if entry else None,
             "entry_title": entry.title if entry else None,
-            "score": match.score if reply.outcome is not Outcome.SMALLTALK else None,
+            "score": match.score if reply.outcome not in _UNSCORED else None,
+            # For "您是不是想问" the choices offered; for several questions the entries answered.
             "suggestions": [
                 {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score}
                 for c in match.candidates
-                if reply.outcome is Outcome.SUGGESTED
+                if reply.outcome in (Outcome.SUGGESTED, Outcome.MULTI)
             ],
             "update_id": pending.update_id,
         }
@@ -226,10 +233,11 @@ class InquiryLog:
     ) -> int | None:
         if not pending.reply.needs_follow_up:
             return None
+        handover = pending.reply.outcome is Outcome.HANDOVER
         return await inquiries.open_ticket(
             connection,
             person_id=person_id,
-            reason=TicketReason.UNMATCHED,
+            reason=TicketReason.HUMAN_REQUEST if handover else TicketReason.UNMATCHED,
             text=pending.text,
             inquiry_id=inquiry_id,
             author_name=pending.person.display_name,
@@ -388,6 +396,30 @@ class InquiryLog:
             if not created:
                 return await _redelivered(connection, inquiry_id)
         return Recorded(inquiry_id, None)
+
+    async def last_entry(self, person_key: str) -> tuple[str, datetime] | None:
+        """The entry answered last for the person (from the log itself) and when.
+
+        The dialogue state is the newest answered inquiry, so it is in the database, is gone
+        after ``forget`` and needs no table of its own; the conversation core expires it.
+        """
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Inquiry.entry_id, Inquiry.created_at)
+                    .join(PersonRow, PersonRow.id == Inquiry.person_id)
+                    .where(
+                        PersonRow.key == person_key,
+                        Inquiry.entry_id.is_not(None),
+                        Inquiry.outcome.in_(_ANSWERING),
+                    )
+                    .order_by(Inquiry.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+        if row is None or row.entry_id is None:
+            return None
+        return row.entry_id, row.created_at
 
     async def profile(self, person_key: str) -> Profile | None:
         """What we remember about a person (role, phone), or ``None`` for someone new."""

@@ -33,6 +33,7 @@ class Services:
             settings.knowledge.dir,
             seeds_dir=settings.knowledge.seeds_dir,
             config=settings.matching.to_config(),
+            cache_dir=settings.knowledge.cache_dir,
         )
         knowledge.load()
         return cls(settings, knowledge)
@@ -60,7 +61,11 @@ class Services:
     @property
     def assistant(self) -> Assistant:
         """The conversation core over the knowledge base, recording into the log."""
-        return Assistant(self.knowledge, self.log)
+        return Assistant(
+            self.knowledge,
+            self.log,
+            follow_up_minutes=self.settings.conversation.follow_up_minutes,
+        )
 
     @property
     def desk(self) -> StaffDesk:

@@ -38,30 +38,42 @@ class KnowledgeSettings(_Section):
 
     dir: Path = DEFAULT_KB_DIR
     seeds_dir: Path = PROJECT_ROOT.parent / "shared" / "seeds"
+    cache_dir: Path | None = Path("data/cache")
+    """Fitted models by a fingerprint of the KB, so restarts skip the fitting; null: no cache."""
 
 
 class MatchingSettings(_Section):
-    """Matcher thresholds (scores are in [0, 1])."""
+    """When to answer, offer "您是不是想问" or hand over (confidences are in [0, 1]).
 
-    answer_threshold: float = Field(MatchConfig.answer_threshold, ge=0, le=1)
-    suggest_threshold: float = Field(MatchConfig.suggest_threshold, ge=0, le=1)
-    margin: float = Field(MatchConfig.margin, ge=0, le=1)
+    The matcher estimates how likely its best entry is right (a model tuned on the blind
+    question set); it answers from ``answer_confidence`` and offers choices from
+    ``suggest_confidence``. Raise ``answer_confidence`` for fewer wrong answers and more choices.
+    """
+
+    answer_confidence: float = Field(MatchConfig.answer_confidence, ge=0, le=1)
+    suggest_confidence: float = Field(MatchConfig.suggest_confidence, ge=0, le=1)
     max_suggestions: int = Field(MatchConfig.max_suggestions, ge=1, le=5)
 
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:
-        if self.suggest_threshold > self.answer_threshold:
-            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        if self.suggest_confidence > self.answer_confidence:
+            raise ValueError("suggest_confidence must not exceed answer_confidence")
         return self
 
     def to_config(self) -> MatchConfig:
-        """The matcher's configuration with these thresholds."""
+        """The matcher's configuration with these settings."""
         return MatchConfig(
-            answer_threshold=self.answer_threshold,
-            suggest_threshold=self.suggest_threshold,
-            margin=self.margin,
+            answer_confidence=self.answer_confidence,
+            suggest_confidence=self.suggest_confidence,
             max_suggestions=self.max_suggestions,
         )
+
+
+class ConversationSettings(_Section):
+    """How the bot reads a message in its conversation."""
+
+    follow_up_minutes: float = Field(10, gt=0, le=24 * 60)
+    """A follow-up ("那怎么申请") refers to the entry answered within this many minutes."""
 
 
 class OfficeSettings(_Section):
@@ -139,6 +151,7 @@ class Settings(BaseSettings):
 
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings)
     office: OfficeSettings = Field(default_factory=OfficeSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
@@ -191,9 +204,9 @@ def _describe(exc: ValidationError, located: Located | None) -> str:
 
 
 def _resolve_paths(settings: Settings, base: Path) -> Settings:
-    for attr in ("dir", "seeds_dir"):
-        value: Path = getattr(settings.knowledge, attr)
-        if not value.is_absolute():
+    for attr in ("dir", "seeds_dir", "cache_dir"):
+        value: Path | None = getattr(settings.knowledge, attr)
+        if value is not None and not value.is_absolute():
             setattr(settings.knowledge, attr, (base / value).resolve())
     state = settings.telegram.state_file
     if state is not None and not state.is_absolute():

@@ -58,9 +58,10 @@ class Stats:
 
     @property
     def answer_rate(self) -> float | None:
-        """Share of policy questions (not smalltalk) answered directly."""
-        asked = self.total - self.outcomes.get("smalltalk", 0)
-        return self.outcomes.get("answered", 0) / asked if asked else None
+        """Share of policy questions (not smalltalk or unclear) answered directly."""
+        asked = self.total - self.outcomes.get("smalltalk", 0) - self.outcomes.get("unclear", 0)
+        answered = self.outcomes.get("answered", 0) + self.outcomes.get("multi", 0)
+        return answered / asked if asked else None
 
 
 def group_similar(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot import callbacks
-from bot.formatting import HTML, render_answer, split_message
+from bot.formatting import HTML, render_answers, split_message
 from bot.menus import categories_for, entries_page
 from bot.texts import Texts
 from knowledge.loader import KnowledgeBase
@@ -127,7 +127,7 @@ def category_page(
 
 
 def answer(
-    entry: Entry,
+    entry: Entry | Sequence[Entry],
     kb: KnowledgeBase,
     t: Texts,
     office: Mapping[str, str],
@@ -135,8 +135,10 @@ def answer(
     *,
     audience: Audience | None = None,
 ) -> View:
-    """An answer in HTML (status, contacts and source included) with the feedback buttons."""
-    text = render_answer(entry, kb, t, office, HTML, audience=audience)
+    """An answer (or several, for a message asking several things) in HTML, with status,
+    contacts and source, and the feedback buttons."""
+    entries = [entry] if isinstance(entry, Entry) else list(entry)
+    text = render_answers(entries, kb, t, office, HTML, audience=audience)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if inquiry_id is not None:
         buttons = (

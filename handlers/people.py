@@ -137,9 +137,9 @@ class PeopleHandlers:
             logger.info("update %s was answered before; not answering twice", update.update_id)
             return
         kb = self.services.knowledge.kb
-        if reply.outcome is Outcome.ANSWERED and reply.entry is not None:
+        if reply.outcome in (Outcome.ANSWERED, Outcome.MULTI) and reply.entries:
             view = views.answer(
-                reply.entry,
+                reply.entries,
                 kb,
                 t,
                 self.services.office,
@@ -150,6 +150,10 @@ class PeopleHandlers:
             view = views.suggestions(reply.suggestions, t)
         elif reply.outcome is Outcome.SMALLTALK and reply.smalltalk:
             view = views.plain(t.t(f"smalltalk.{reply.smalltalk}"))
+        elif reply.outcome is Outcome.UNCLEAR:
+            view = views.plain(t.t("unclear.text"))
+        elif reply.outcome is Outcome.HANDOVER and reply.ticket_id is not None:
+            view = views.plain(t.t("human.opened", ticket=reply.ticket_id))
         else:
             view = views.unmatched(
                 t, self.services.office, ask_phone=not (profile and profile.phone)

@@ -50,11 +50,15 @@ def test_ask_json_reads_stdin_and_prints_one_object_per_line_in_order() -> None:
     assert [r["question"] for r in rows] == ["人才公寓怎么申请", "公积金怎么提取", "你好"]
     assert [r["outcome"] for r in rows] == ["answered", "unmatched", "smalltalk"]
     assert list(rows[0]) == [
+        "person",
         "question",
         "outcome",
         "entry_id",
         "title",
+        "entries",
         "score",
+        "confidence",
+        "via_context",
         "answer",
         "suggestions",
         "elapsed_ms",
@@ -64,10 +68,34 @@ def test_ask_json_reads_stdin_and_prints_one_object_per_line_in_order() -> None:
     assert rows[1]["entry_id"] is None and rows[1]["answer"] is None
 
 
+def test_ask_json_lines_of_one_person_are_one_conversation() -> None:
+    lines = [
+        {"person": "p1", "text": "人才公寓怎么申请"},
+        {"person": "p1", "text": "那要什么材料"},
+        {"person": "p2", "text": "那要什么材料"},
+        {"person": "p1", "text": "那明天天气怎么样"},
+    ]
+    stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    rows = [json.loads(r) for r in talentbot("ask", "--json", stdin=stdin).stdout.splitlines()]
+    assert [r["person"] for r in rows] == ["p1", "p1", "p2", "p1"]
+    assert rows[1]["entry_id"] == "housing-talent-apartment" and rows[1]["via_context"] is True
+    assert rows[2]["entry_id"] != "housing-talent-apartment"  # p2 never asked about housing
+    assert rows[3]["outcome"] == "unmatched"  # an out-of-scope follow-up is still refused
+
+
+def test_ask_json_names_a_bad_line_in_one_message() -> None:
+    result = talentbot("ask", "--json", stdin='{"person": "p1", "text": "你好"}\n{"person": "p1"\n')
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        texts("zh").t("cli.bad_json_line", number=2, error="")[:6]
+    )
+
+
 def test_ask_json_takes_questions_as_arguments_too() -> None:
     result = talentbot("ask", "--json", "工匠奖金多少", "有房补吗")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["entry_id"] for r in rows] == ["subsidy-craftsman-award", "housing-allowance"]
+    assert [r["person"] for r in rows] == ["line-1", "line-2"]
 
 
 def test_ask_prints_a_readable_answer_with_its_source() -> None:
@@ -86,6 +114,17 @@ def test_chat_on_a_pipe_answers_line_by_line_and_offers_numbered_choices(kb: Kno
     assert "人才公寓" in replies[1]
     assert replies[-1].startswith("这个问题我暂时回答不了")
     assert "不会被读到" not in result.stdout
+
+
+def test_chat_follows_the_conversation_hands_over_and_asks_to_rephrase(tmp_path: Path) -> None:
+    database = {"TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}"}
+    stdin = "人才公寓怎么申请\n那要什么材料\n？？？\n转人工\n"
+    result = talentbot("chat", stdin=stdin, env=database)
+    assert result.returncode == 0, result.stderr
+    zh = texts("zh")
+    assert result.stdout.count("【人才公寓】") == 2, "the follow-up is answered about the apartment"
+    assert zh.t("unclear.text") in result.stdout
+    assert zh.t("human.opened", ticket=1) in result.stdout
 
 
 def test_chat_in_english_uses_the_english_interface() -> None:
@@ -153,12 +192,25 @@ def test_kb_export_jsonl_and_csv_list_every_entry(kb: KnowledgeBase) -> None:
 
 
 def test_eval_prints_the_figures_and_gates_on_them() -> None:
-    result = talentbot(
-        "eval", "tests/eval/questions.yaml", "--min-top1", "0.9", "--min-refusal", "0.9"
-    )
+    result = talentbot("eval", "tests/eval/questions.yaml", "--min-refusal", "0.9")
     assert result.returncode == 0, result.stdout
-    for metric in ("top1", "top3", "refusal", "p99_ms"):
+    lines = [line for line in result.stdout.splitlines() if "│" in line]
+    assert "answered_right" in lines[0], "the headline comes first"
+    for metric in ("answered_wrong", "right_incl_first_suggestion", "refusal", "p99_ms"):
         assert metric in result.stdout
+    failing = talentbot("eval", "tests/eval/questions.yaml", "--min-right", "0.999")
+    assert failing.returncode == 1
+
+
+def test_eval_names_a_malformed_file_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("in_scope:\n  - q: 人才公寓\nquestions: []\n", encoding="utf-8")
+    result = talentbot("eval", str(bad))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"{bad}: unknown section 'questions'; known: in_scope, near_miss, out_of_scope, follow_ups, multi"
+    )
 
 
 def test_run_without_a_token_explains_and_opens_the_console_chat() -> None:

@@ -26,11 +26,11 @@ def test_the_committed_settings_file_is_valid() -> None:
 def test_environment_overrides_one_key_and_keeps_the_rest_of_the_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write(tmp_path, "matching:\n  answer_threshold: 0.7\n  margin: 0.1\n")
-    monkeypatch.setenv("TALENTBOT_MATCHING__MARGIN", "0.2")
+    path = write(tmp_path, "matching:\n  answer_confidence: 0.8\n  suggest_confidence: 0.4\n")
+    monkeypatch.setenv("TALENTBOT_MATCHING__SUGGEST_CONFIDENCE", "0.3")
     settings = load_settings(path)
-    assert settings.matching.answer_threshold == 0.7
-    assert settings.matching.margin == 0.2
+    assert settings.matching.answer_confidence == 0.8
+    assert settings.matching.suggest_confidence == 0.3
 
 
 def test_talentbot_settings_names_another_file(
@@ -44,13 +44,13 @@ def test_talentbot_settings_names_another_file(
 def test_unknown_keys_and_bad_values_name_file_line_and_key(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "matching:\n  answer_threshold: 2\n  threshhold: 1\nstaff:\n  digest_time: '25:00'\n",
+        "matching:\n  answer_confidence: 2\n  threshhold: 1\nstaff:\n  digest_time: '25:00'\n",
     )
     with pytest.raises(SettingsError) as caught:
         load_settings(path)
     message = str(caught.value)
     assert (
-        f"{path}:2: matching.answer_threshold: Input should be less than or equal to 1" in message
+        f"{path}:2: matching.answer_confidence: Input should be less than or equal to 1" in message
     )
     assert f"{path}:3: matching.threshhold: unknown key" in message
     assert f"{path}:5: staff.digest_time: String should match pattern" in message
@@ -59,9 +59,10 @@ def test_unknown_keys_and_bad_values_name_file_line_and_key(tmp_path: Path) -> N
 def test_a_bad_environment_value_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TALENTBOT_MATCHING__MARGIN", "lots")
+    monkeypatch.setenv("TALENTBOT_MATCHING__ANSWER_CONFIDENCE", "lots")
     with pytest.raises(
-        SettingsError, match=r"environment TALENTBOT_MATCHING__MARGIN: matching.margin"
+        SettingsError,
+        match=r"environment TALENTBOT_MATCHING__ANSWER_CONFIDENCE: matching.answer_confidence",
     ):
         load_settings(write(tmp_path, "{}\n"))
 
@@ -73,10 +74,10 @@ def test_broken_yaml_and_missing_files_are_clear(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.yaml")
 
 
-def test_thresholds_must_be_ordered(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="suggest_threshold must not exceed answer_threshold"):
+def test_confidences_must_be_ordered(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="suggest_confidence must not exceed answer_confidence"):
         load_settings(
-            write(tmp_path, "matching:\n  answer_threshold: 0.3\n  suggest_threshold: 0.5\n")
+            write(tmp_path, "matching:\n  answer_confidence: 0.3\n  suggest_confidence: 0.5\n")
         )
 
 

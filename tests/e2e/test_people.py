@@ -265,3 +265,42 @@ async def test_a_dropped_connection_while_sending_is_retried(running: Running) -
     await fake.send_text(alice, "人才公寓怎么申请")
     answer = await fake.wait_for_bot_message(alice, "来源", timeout=10)
     assert answer["text"].startswith("人才公寓")
+
+
+async def tickets_of(running: Running) -> list[Ticket]:
+    async with running.services.log.sessions() as session:
+        return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
+
+
+async def test_a_follow_up_is_answered_about_the_entry_before(running: Running) -> None:
+    fake = running.fake
+    alice = fake.user(150, "Alice")
+    await fake.send_text(alice, "人才公寓怎么申请")
+    await fake.wait_for_bot_message(alice, "人才公寓")
+    await fake.send_text(alice, "那要什么材料")
+    await fake.wait_until(lambda: len(fake.bot_messages(alice)) >= 2, what="the follow-up answered")
+    follow_up = fake.last_bot_message(alice)["text"]
+    assert follow_up.startswith("人才公寓"), follow_up
+    rows = await inquiries_of(running)
+    assert [r.entry_id for r in rows] == ["housing-talent-apartment", "housing-talent-apartment"]
+
+
+async def test_asking_for_a_person_opens_a_ticket_and_says_so(running: Running) -> None:
+    fake = running.fake
+    bob = fake.user(151, "Bob")
+    await fake.send_text(bob, "转人工")
+    reply = await fake.wait_for_bot_message(bob, "转人工")
+    [ticket] = await tickets_of(running)
+    assert reply["text"] == ZH.t("human.opened", ticket=ticket.id)
+    assert ticket.reason == "human_request"
+
+
+async def test_an_unclear_message_asks_to_rephrase_and_opens_no_ticket(running: Running) -> None:
+    fake = running.fake
+    carol = fake.user(152, "Carol")
+    await fake.send_text(carol, "？？？")
+    reply = await fake.wait_for_bot_message(carol)
+    assert reply["text"] == ZH.t("unclear.text")
+    assert await tickets_of(running) == []
+    [row] = await inquiries_of(running)
+    assert row.outcome == "unclear"
