@@ -32,8 +32,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The blind set's tune half lists its misses (tune on those); the report half only its figures.
 eval: $(STAMP)
-	$(BIN)/talentbot eval tests/eval/questions.yaml --verbose
+	$(BIN)/talentbot eval tests/eval/blind.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind.yaml --half report
+	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks.bench_match
