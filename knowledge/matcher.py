@@ -649,10 +649,10 @@ class Matcher:
                     doc.term_phrases.setdefault(term, []).append(number)
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
         self._index_of = {doc.entry.id: number for number, doc in enumerate(self._docs)}
-        self._name_count: dict[str, int] = defaultdict(int)
-        for doc in self._docs:
+        self._name_docs: dict[str, set[int]] = defaultdict(set)
+        for number, doc in enumerate(self._docs):
             for word in doc.names:
-                self._name_count[word] += 1
+                self._name_docs[word].add(number)
         self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
 
     @staticmethod
@@ -839,15 +839,24 @@ class Matcher:
         )
 
     def vague(self, normalized: str) -> bool:
-        """True for a short question none of whose words names a single entry ("补贴", "中心").
+        """True for a short question whose naming words, together, fit several entries ("补贴").
 
         Such a question is answered by choices, not by one entry, however confident the
-        ranker is: "补贴" could mean any of several subsidies.
+        ranker is: "补贴" could mean any of several subsidies. "工匠奖金" is not vague even
+        though 工匠 alone names two entries: only one of them speaks of 奖金.
         """
         if len(normalized.replace(" ", "")) > VAGUE_MAX_CHARS:
             return False
-        counts = [self._name_count[w] for w in self.words(normalized) if self._name_count.get(w)]
-        return bool(counts) and min(counts) >= 2
+        words = self.words(normalized)
+        named = [self._name_docs[w] for w in words if w in self._name_docs]
+        if not named:
+            return False
+        fitting = set.intersection(*named)
+        for word in words:
+            if word not in self._name_docs:
+                narrowed = {i for i in fitting if word in self._docs[i].topic}
+                fitting = narrowed or fitting
+        return len(fitting) >= 2
 
     def _decide(self, verdict: Match) -> Match:
         """Answer, suggest or hand over by the calibrated confidence that the best is right."""
