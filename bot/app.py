@@ -8,20 +8,38 @@ updates in hand, then flush the log. ``run`` starts long polling or the webhook 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import signal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, PicklePersistence
 
+from bot.polling import Poller
 from bot.services import Services
 from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
 from handlers import ErrorHandler, StaffHandlers, build_handlers
+from handlers.render import configure_sending
 
-__all__ = ["COMMANDS", "build_application", "publish_commands", "run"]
+__all__ = ["COMMANDS", "StartupError", "build_application", "publish_commands", "run"]
+
+
+class StartupError(Exception):
+    """The bot could not start: a one-line, secret-free message for the console and an exit code.
+
+    A rejected token or an unreachable Bot API used to end in hundreds of lines of traceback;
+    what the operator needs is which setting to check.
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +75,7 @@ def build_application(
         logger.info("bot @%s ready", app.bot.username)
 
     async def post_shutdown(app: TelegramApp) -> None:
+        await staff.notifier.outbox.drain(timeout=10)
         await services.close()
 
     builder = ApplicationBuilder().token(token).post_init(post_init).post_shutdown(post_shutdown)
@@ -69,9 +88,19 @@ def build_application(
         # Conversation state (a /demand form half filled in) survives a restart.
         state_file.parent.mkdir(parents=True, exist_ok=True)
         builder = builder.persistence(PicklePersistence(filepath=state_file, update_interval=5))
+    limits = services.settings.telegram
+    configure_sending(limits.send_retries)
     if rate_limiter:
+        # Telegram's published limits by default (settings); 429 flood waits are retried.
+        limiter = AIORateLimiter(
+            overall_max_rate=limits.max_messages_per_second,
+            overall_time_period=1,
+            group_max_rate=limits.max_group_messages_per_minute,
+            group_time_period=60,
+            max_retries=limits.send_retries,
+        )
         # PTB types the builder for a limiter without per-call arguments; AIORateLimiter takes a dict.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: TelegramApp = builder.build()
     handlers, staff = build_handlers(services)
     app.add_handlers(handlers)
@@ -106,7 +135,11 @@ def schedule_jobs(app: TelegramApp, services: Services, staff: StaffHandlers) ->
 
 
 def run(settings: Settings, services: Services, *, webhook: bool = False) -> None:
-    """Runs the bot until SIGINT/SIGTERM: long polling, or the webhook server behind a proxy."""
+    """Runs the bot until SIGINT/SIGTERM: long polling, or the webhook server behind a proxy.
+
+    Raises:
+        StartupError: the token was rejected or the Bot API cannot be reached.
+    """
     assert settings.telegram.token is not None
     base = settings.telegram.base_url
     app = build_application(
@@ -115,18 +148,74 @@ def run(settings: Settings, services: Services, *, webhook: bool = False) -> Non
         base_url=base,
         base_file_url=base.replace("/bot", "/file/bot") if base.endswith("/bot") else None,
     )
-    if webhook or settings.telegram.webhook_url:
-        if not settings.telegram.webhook_url or settings.telegram.webhook_secret is None:
-            raise SystemExit(
-                "webhook mode needs telegram.webhook_url and TALENTBOT_TELEGRAM__WEBHOOK_SECRET"
-            )
-        app.run_webhook(
-            listen=settings.telegram.webhook_listen,
-            port=settings.telegram.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.telegram.webhook_url,
-            secret_token=settings.telegram.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
+    t = texts()
+    try:
+        if webhook or settings.telegram.webhook_url:
+            _run_webhook(app, settings)
+        else:
+            asyncio.run(poll(app, settings))
+    except InvalidToken:
+        raise StartupError(t.t("startup.token_rejected")) from None
+    except NetworkError as exc:
+        reason = _reason(exc)
+        raise StartupError(t.t("startup.unreachable", url=_origin(base), reason=reason)) from None
+    except TelegramError as exc:
+        raise StartupError(t.t("startup.telegram_error", reason=_reason(exc))) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The error's own words, without the secret-bearing URL httpx sometimes appends."""
+    text = str(exc).split(" for url ", 1)[0]
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _origin(url: str) -> str:
+    """``https://api.telegram.org`` of a base URL, never a path that could carry a token."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else url
+
+
+def _run_webhook(app: TelegramApp, settings: Settings) -> None:
+    telegram = settings.telegram
+    if not telegram.webhook_url or telegram.webhook_secret is None:
+        raise SystemExit(
+            "webhook mode needs telegram.webhook_url and TALENTBOT_TELEGRAM__WEBHOOK_SECRET"
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    app.run_webhook(
+        listen=telegram.webhook_listen,
+        port=telegram.webhook_port,
+        url_path="telegram",
+        webhook_url=telegram.webhook_url,
+        secret_token=telegram.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+async def poll(app: TelegramApp, settings: Settings) -> None:
+    """Long polling with ``Poller`` (updates confirmed only once handled) until a stop signal.
+
+    SIGINT/SIGTERM end the fetching; the updates in hand are finished, confirmed, and the
+    application is shut down in order (jobs, persistence, the inquiry log).
+    """
+    poller = Poller(app, concurrency=settings.telegram.concurrent_updates)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, poller.stop)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.start()
+        try:
+            await poller.run()
+        finally:
+            await poller.confirm()
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        logger.info("stopped after %d updates (%d unparseable)", poller.handled, poller.skipped)

@@ -233,12 +233,17 @@ def run(
         _run_console(settings, lang.value)
         return
     # Imported here so that the console chat and the CLI never load python-telegram-bot.
+    from bot.app import StartupError
     from bot.app import run as run_bot
     from bot.logs import configure_logging
     from bot.services import Services
 
     configure_logging(settings)
-    run_bot(settings, Services(settings, knowledge_service(settings)), webhook=webhook)
+    try:
+        run_bot(settings, Services(settings, knowledge_service(settings)), webhook=webhook)
+    except StartupError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(exc.exit_code) from None
 
 
 @kb_app.command("check")

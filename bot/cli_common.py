@@ -11,7 +11,7 @@ from rich.console import Console
 
 from bot.db import describe_url
 from bot.inquiry_log import InquiryLog
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, unknown_environment
 from bot.texts import texts
 from knowledge.loader import KnowledgeBaseError
 from knowledge.service import KnowledgeService
@@ -39,11 +39,19 @@ state = _State()
 def get_settings() -> Settings:
     """Loads settings or exits with status 2 and every problem."""
     try:
-        return load_settings(state.settings_path)
+        settings = load_settings(state.settings_path)
     except SettingsError as exc:
-        err.print("Invalid settings:", style="red")
+        err.print(texts().t("settings.invalid"), style="red", markup=False)
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
+    unknown = unknown_environment()
+    if unknown:
+        sections = ", ".join(Settings.model_fields)
+        err.print(
+            texts().t("settings.unknown_env", names=", ".join(unknown), sections=sections),
+            markup=False,
+        )
+    return settings
 
 
 def warn_unfilled_office(settings: Settings) -> None:

@@ -10,15 +10,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from knowledge.loader import DEFAULT_KB_DIR
 from knowledge.matcher import MatchConfig
 from knowledge.yamlsource import Located, YamlSyntaxError, load_located
 
-__all__ = ["PROJECT_ROOT", "Settings", "SettingsError", "load_settings"]
+__all__ = ["PROJECT_ROOT", "Settings", "SettingsError", "load_settings", "unknown_environment"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "TALENTBOT_"
@@ -105,7 +114,8 @@ class OfficeSettings(_Section):
 class DatabaseSettings(_Section):
     """The inquiry log's database."""
 
-    url: str = "sqlite+aiosqlite:///data/talentbot.sqlite3"
+    url: str = Field("sqlite+aiosqlite:///data/talentbot.sqlite3", repr=False)
+    """May carry a password: kept out of ``repr`` (logs show ``describe_url`` instead)."""
     echo: bool = False
     retention_days: int = Field(365, ge=1)
 
@@ -121,6 +131,34 @@ class TelegramSettings(_Section):
     webhook_secret: SecretStr | None = None
     state_file: Path | None = None
     """Where half-finished forms (/demand) are kept across restarts; none: in memory only."""
+    max_messages_per_second: float = Field(30, gt=0)
+    """All sending together (Telegram's published limit; raise only against a test server)."""
+    max_group_messages_per_minute: float = Field(20, gt=0)
+    """Per group chat, e.g. staff-group cards (Telegram's published limit)."""
+    send_retries: int = Field(3, ge=0, le=10)
+    """Retries of a send that failed on the network or a 429 flood wait; refusals never retry."""
+    max_webhook_body_bytes: int = Field(1_048_576, ge=1024)
+    """Webhook requests with a larger body are refused (413) before they are parsed."""
+    concurrent_updates: int = Field(32, ge=1, le=1024)
+    """Updates handled at once; one person's messages are still handled in order."""
+
+    @field_validator("token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``TALENTBOT_TELEGRAM__TOKEN=`` (set but empty) means no token: the console chat."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token is ``<digits>:<secret>``; anything else would only fail later, less clearly."""
+        if value is not None:
+            bot_id, colon, secret = value.get_secret_value().strip().partition(":")
+            if not (bot_id.isascii() and bot_id.isdigit() and colon and secret):
+                raise ValueError("not a bot token (expected <digits>:<secret>, from @BotFather)")
+        return value
 
 
 class StaffSettings(_Section):
@@ -134,6 +172,34 @@ class StaffSettings(_Section):
     reminder_check_seconds: float = Field(600, gt=0)
     digest_time: str = Field("08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+
+class LimitsSettings(_Section):
+    """What one message and one person may cost the bot."""
+
+    match_chars: int = Field(1000, ge=10, le=100_000)
+    """A longer message is matched on its start (and stored whole up to ``store_chars``)."""
+    store_chars: int = Field(20_000, ge=100, le=1_000_000)
+    """Messages are stored up to this many characters; the rest is cut with a note."""
+    messages_per_minute: float = Field(20, gt=0)
+    """Per person: past this rate one polite notice, then messages are logged but not matched."""
+    burst: int = Field(5, ge=1)
+    """Messages a person may send at once before the per-minute rate applies."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitsSettings:
+        if self.match_chars > self.store_chars:
+            raise ValueError("match_chars must not exceed store_chars")
+        return self
 
 
 class LoggingSettings(_Section):
@@ -156,6 +222,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod
@@ -185,15 +252,47 @@ def _env_name(loc: tuple[str | int, ...]) -> str:
     return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
 
 
+def _from_environment(loc: tuple[str | int, ...]) -> str | None:
+    """The environment variable that set ``loc`` (or, for a whole-section error, one in it)."""
+    names = {name.upper(): name for name in os.environ}
+    env = _env_name(loc)
+    if env in names:
+        return names[env]
+    if len(loc) == 1:
+        section = _env_name(loc) + "__"
+        inside = sorted(name for upper, name in names.items() if upper.startswith(section))
+        if inside:
+            return ", ".join(inside)
+    return None
+
+
+def unknown_environment() -> list[str]:
+    """``TALENTBOT_*`` variables naming no section (``TALENTBOT_MATCHINGG__X``): likely typos.
+
+    pydantic-settings ignores a variable whose section does not exist, so without this a
+    misspelt override would silently change nothing.
+    """
+    sections = {name.upper() for name in Settings.model_fields}
+    unknown = []
+    for name in os.environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper == f"{ENV_PREFIX}SETTINGS":
+            continue
+        section = upper[len(ENV_PREFIX) :].split("__", 1)[0]
+        if section not in sections:
+            unknown.append(name)
+    return sorted(unknown)
+
+
 def _describe(exc: ValidationError, located: Located | None) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in loc)
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        env = _env_name(loc)
-        if env in os.environ or (loc and _env_name(loc[:1]) in os.environ):
-            lines.append(f"environment {env}: {key}: {message}")
+        from_env = _from_environment(loc)
+        if from_env:
+            lines.append(f"environment {from_env}: {key}: {message}")
         elif located is not None and loc and loc[0] in (located.data or {}):
             lines.append(
                 f"{located.file}:{located.line_of(tuple(str(p) for p in loc))}: {key}: {message}"

@@ -23,7 +23,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.assistant import Person
 from bot.inquiry_log import Profile
@@ -61,15 +61,34 @@ def keyboard(view: View) -> InlineKeyboardMarkup | None:
     )
 
 
+def configure_sending(retries: int) -> None:
+    """Sets how often a failed send is retried (``telegram.send_retries``)."""
+    global SEND_ATTEMPTS
+    SEND_ATTEMPTS = retries + 1
+
+
+def never_arrived(exc: NetworkError) -> bool:
+    """True when the request most likely did not reach Telegram, so sending again is safe.
+
+    A refusal (BadRequest, Forbidden) is final. A connection that could not be opened, one
+    dropped without any answer, or a 5xx from a gateway delivered nothing. A timeout while
+    waiting for the answer is different: Telegram is slow but may well have stored the message,
+    and sending again would deliver it twice, so that send is given up (and logged) instead.
+    """
+    if isinstance(exc, BadRequest | Forbidden):
+        return False
+    return not isinstance(exc, TimedOut)
+
+
 async def with_retries(send: Callable[[], Awaitable[T]]) -> T:
-    """Retries a send on network errors (not on Telegram's refusals)."""
+    """Retries a send while it certainly did not arrive (see ``never_arrived``)."""
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
             return await send()
         except RetryAfter:
             raise
-        except (NetworkError, TimedOut) as exc:
-            if attempt == SEND_ATTEMPTS or "Bad Request" in str(exc):
+        except NetworkError as exc:
+            if attempt == SEND_ATTEMPTS or not never_arrived(exc):
                 raise
             logger.warning("send failed (%s), retrying (%d/%d)", exc, attempt, SEND_ATTEMPTS)
             await asyncio.sleep(0.2 * attempt)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
 from bot import callbacks, staff_views, views
@@ -26,6 +26,7 @@ from bot.desk import DeskError, TicketCard
 from bot.export import export_rows
 from bot.inquiries import list_demands, list_inquiries
 from bot.models import utcnow
+from bot.outbox import Outbox
 from bot.services import Services
 from bot.stats import compute_stats
 from bot.texts import Texts, texts
@@ -48,11 +49,20 @@ def _name(update: Update, services: Services) -> str:
     return services.settings.staff.names.get(user.id) or user.full_name
 
 
+def _temporary(exc: BaseException) -> bool:
+    """A group send worth retrying: the network or a flood wait, not Telegram's refusal."""
+    return isinstance(exc, RetryAfter) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | Forbidden)
+    )
+
+
 class StaffNotifier:
     """Posts tickets to the staff group and relays people's messages to their ticket's thread."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.outbox = Outbox(_temporary)
+        """Group sends go through here, so no person's reply waits for the staff group."""
 
     @property
     def chat_id(self) -> int | None:
@@ -60,33 +70,40 @@ class StaffNotifier:
         return self.services.settings.staff.chat_id
 
     async def announce(self, bot: Bot, ticket_id: int, text: str, *, author: str = "") -> None:
-        """A new ticket gets a card; a ticket that has one gets the message as a reply to it."""
+        """Queues the ticket's card (or, once it has one, the message as a reply to it).
+
+        Returns at once: the outbox posts in order and retries until the group has it.
+        """
         if self.chat_id is None:
             return
+        self.outbox.put(
+            f"staff-group post for ticket {ticket_id}",
+            lambda: self._post(bot, ticket_id, text, author),
+        )
+
+    async def _post(self, bot: Bot, ticket_id: int, text: str, author: str) -> None:
+        assert self.chat_id is not None
         desk = self.services.desk
         card = await desk.card(ticket_id)
         t = _staff_texts()
-        try:
-            if card.card_message_id is None:
-                view = staff_views.card(card, t)
-                sent = await bot.send_message(
-                    self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
-                )
-                await desk.link(ticket_id, self.chat_id, sent.message_id, is_card=True)
-                return
-            relayed = views.plain(
-                t.t("staff.relayed", ticket=ticket_id, name=author or card.person_name, text=text)
-            )
+        if card.card_message_id is None:
+            view = staff_views.card(card, t)
             sent = await bot.send_message(
-                self.chat_id,
-                relayed.text,
-                parse_mode=ParseMode.HTML,
-                reply_to_message_id=card.card_message_id,
-                allow_sending_without_reply=True,
+                self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
             )
-            await desk.link(ticket_id, self.chat_id, sent.message_id)
-        except TelegramError as exc:
-            logger.error("could not post ticket %s to the staff group: %s", ticket_id, exc)
+            await desk.link(ticket_id, self.chat_id, sent.message_id, is_card=True)
+            return
+        relayed = views.plain(
+            t.t("staff.relayed", ticket=ticket_id, name=author or card.person_name, text=text)
+        )
+        sent = await bot.send_message(
+            self.chat_id,
+            relayed.text,
+            parse_mode=ParseMode.HTML,
+            reply_to_message_id=card.card_message_id,
+            allow_sending_without_reply=True,
+        )
+        await desk.link(ticket_id, self.chat_id, sent.message_id)
 
     async def remind(self, bot: Bot, card: TicketCard) -> None:
         """Re-announces a ticket open longer than the SLA."""
@@ -391,13 +408,18 @@ class StaffHandlers:
             and message.text is not None
         )
         if not self._allowed(update):
+            user = update.effective_user
             logger.warning(
-                "ignored a reply in the staff group from non-staff %s", update.effective_user
+                "ignored a reply in the staff group from non-staff %s", user.id if user else None
             )
             return
-        ticket = await self.services.desk.ticket_for_message(
-            message.chat.id, message.reply_to_message.message_id
-        )
+        desk = self.services.desk
+        replied_to = message.reply_to_message.message_id
+        ticket = await desk.ticket_for_message(message.chat.id, replied_to)
+        if ticket is None and self.notifier.outbox.pending:
+            # The message may have just been posted and not yet linked to its ticket.
+            await self.notifier.outbox.settled(timeout=5)
+            ticket = await desk.ticket_for_message(message.chat.id, replied_to)
         if ticket is None:
             return
         await self._relay_to_person(update, context.bot, ticket, message.text, message)

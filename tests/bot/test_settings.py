@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, SettingsError, load_settings
+from bot.settings import PROJECT_ROOT, SettingsError, load_settings, unknown_environment
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -95,3 +95,56 @@ def test_the_token_is_secret_in_reprs(tmp_path: Path, monkeypatch: pytest.Monkey
     assert settings.telegram.token is not None
     assert settings.telegram.token.get_secret_value() == "123:SECRET"
     assert "SECRET" not in repr(settings)
+
+
+def test_the_database_password_and_webhook_secret_are_not_in_reprs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALENTBOT_DATABASE__URL", "postgresql+psycopg://bot:PA55WORD@db/talent")
+    monkeypatch.setenv("TALENTBOT_TELEGRAM__WEBHOOK_SECRET", "HOOKSECRET")
+    settings = load_settings(write(tmp_path, "{}\n"))
+    shown = repr(settings) + str(settings)
+    assert "PA55WORD" not in shown and "HOOKSECRET" not in shown
+
+
+def test_an_unknown_time_zone_is_an_error_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALENTBOT_STAFF__TIMEZONE", "Mars/Base")
+    with pytest.raises(SettingsError, match=r"TALENTBOT_STAFF__TIMEZONE: staff.timezone.*Mars"):
+        load_settings(write(tmp_path, "{}\n"))
+
+
+def test_a_section_error_caused_by_the_environment_blames_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "matching:\n  answer_confidence: 0.7\n  suggest_confidence: 0.5\n")
+    monkeypatch.setenv("TALENTBOT_MATCHING__SUGGEST_CONFIDENCE", "0.9")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith("environment TALENTBOT_MATCHING__SUGGEST_CONFIDENCE")
+    assert "settings.yaml" not in str(caught.value)
+
+
+def test_a_misspelt_section_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TALENTBOT_MATCHINGG__X", "1")
+    monkeypatch.setenv("TALENTBOT_MATCHING__ANSWER_CONFIDENCE", "0.8")
+    assert unknown_environment() == ["TALENTBOT_MATCHINGG__X"]
+
+
+def test_an_empty_token_means_no_token_and_a_malformed_one_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALENTBOT_TELEGRAM__TOKEN", "")
+    assert load_settings(write(tmp_path, "{}\n")).telegram.token is None
+    monkeypatch.setenv("TALENTBOT_TELEGRAM__TOKEN", "not-a-token")
+    with pytest.raises(SettingsError, match="TALENTBOT_TELEGRAM__TOKEN: telegram.token"):
+        load_settings(write(tmp_path, "{}\n"))
+
+
+def test_limits_have_safe_defaults_and_are_checked(tmp_path: Path) -> None:
+    limits = load_settings(write(tmp_path, "{}\n")).limits
+    assert (limits.match_chars, limits.store_chars) == (1000, 20000)
+    assert (limits.messages_per_minute, limits.burst) == (20, 5)
+    with pytest.raises(SettingsError, match="limits: .*match_chars must not exceed store_chars"):
+        load_settings(write(tmp_path, "limits:\n  match_chars: 5000\n  store_chars: 1000\n"))

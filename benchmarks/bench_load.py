@@ -1,0 +1,362 @@
+"""End-to-end load: the real ``talentbot run`` long-polling the project's fake Bot API server.
+
+Simulated people (default 1,000 × 10 messages) talk to the bot at once, each waiting for the
+reply before the next message as a person does: plain questions, a vague one that gets choices,
+follow-ups, a tap on 有帮助 and an unmatched question that opens a ticket (its card goes to the
+staff group). Everything runs on 127.0.0.1; the run is bounded by the message count and by
+``--deadline`` seconds and stops by itself.
+
+Printed per database (SQLite file, throwaway PostgreSQL): messages answered per second, p50 /
+p95 / p99 from a person's message to the bot's first reply, errors (no reply within
+``--reply-timeout``), inquiries stored against text messages sent, and the bot's peak resident
+memory (VmHWM). Telegram's own sending limits (``telegram.max_messages_per_second``,
+``limits.messages_per_minute``) are lifted through the environment so the bot's own capacity is
+measured; production keeps Telegram's published limits.
+
+``--soak SECONDS --rate 50`` instead sends at a fixed rate for that long and prints resident
+memory every 30 s and its growth from the first minute to the end.
+
+Goals on the 2-core machine: >= 200 messages a second, p99 < 500 ms, nothing lost, < 300 MB.
+
+Run: ``.venv/bin/python -m benchmarks.bench_load`` (``--people 100 --messages 5`` for a quick
+look, ``--db sqlite``, ``--soak 600``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import itertools
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.fakegram.people import FakeUser
+from tests.fakegram.server import FakeTelegram
+from tests.pgserver import ThrowawayPostgres
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STAFF_CHAT = -100_777_000
+SCRIPT = (
+    ("ask", "人才公寓怎么申请"),
+    ("ask", "需要什么材料"),
+    ("tap", "👍 有帮助"),
+    ("ask", "补贴"),
+    ("ask", "工匠奖金多少"),
+    ("ask", "有房补吗"),
+    ("ask", "企业招聘能免费发布岗位吗"),
+    ("ask", "那孩子上学呢"),
+    ("ask", "What is the talent green card?"),
+    ("ask", "火星上的签证怎么办理"),
+)
+"""One person's turns, cycled: answers, a follow-up, a tap, choices, English, one unmatched."""
+
+JSON = dict[str, Any]
+
+
+class TimedFake(FakeTelegram):
+    """The fake server, noting when each chat receives a bot message or a callback answer.
+
+    A waiter per chat instead of the fake's one condition for everything: with a thousand
+    people waiting, waking all of them on every message would measure the harness, not the bot.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: dict[int, int] = defaultdict(int)
+        self.waiters: dict[int, asyncio.Future[float]] = {}
+        self.answered_queries: dict[str, asyncio.Future[float]] = {}
+
+    async def _store(self, message: JSON) -> JSON:
+        stored = await super()._store(message)
+        sender = message.get("from") or {}
+        if sender.get("is_bot"):
+            chat_id = message["chat"]["id"]
+            self.received[chat_id] += 1
+            waiter = self.waiters.pop(chat_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+        return stored
+
+    async def _answer_callback_query(self, call: Any) -> bool:
+        result = await super()._answer_callback_query(call)
+        waiter = self.answered_queries.pop(str(call.params.get("callback_query_id")), None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(time.perf_counter())
+        return result
+
+    def expect_message(self, chat_id: int) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiters[chat_id] = future
+        return future
+
+    def latest_from_bot(self, chat_id: int) -> JSON | None:
+        for message in reversed(self._messages.get(chat_id, [])):
+            if (message.get("from") or {}).get("is_bot"):
+                return message
+        return None
+
+
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    texts_sent: int = 0
+    taps: int = 0
+    errors: int = 0
+
+
+async def person(
+    fake: TimedFake,
+    user: FakeUser,
+    turns: Iterator[tuple[str, str]],
+    count: int,
+    results: Results,
+    reply_timeout: float,
+) -> None:
+    """One person: a message, wait for the bot, the next message."""
+    for _ in range(count):
+        kind, payload = next(turns)
+        started = time.perf_counter()
+        try:
+            if kind == "tap":
+                message = fake.latest_from_bot(user.id)
+                if message is None:
+                    continue
+                rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                if not any(b.get("text") == payload for row in rows for b in row):
+                    continue
+                update = await fake.tap(user, message, payload)
+                future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                fake.answered_queries[update["callback_query"]["id"]] = future
+                results.taps += 1
+            else:
+                future = fake.expect_message(user.id)
+                await fake.send_text(user, payload)
+                results.texts_sent += 1
+            done = await asyncio.wait_for(future, reply_timeout)
+            results.latencies_ms.append((done - started) * 1000)
+        except TimeoutError:
+            results.errors += 1
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's resident high-water mark (VmHWM) in MB."""
+    return _status_kb(pid, "VmHWM") / 1024
+
+
+def rss_mb(pid: int) -> float:
+    return _status_kb(pid, "VmRSS") / 1024
+
+
+def _status_kb(pid: int, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return float(line.split()[1])
+    return 0.0
+
+
+def bot_environment(fake: FakeTelegram, database_url: str, workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
+    env.update(
+        {
+            "TALENTBOT_TELEGRAM__TOKEN": fake.token,
+            "TALENTBOT_TELEGRAM__BASE_URL": fake.base_url,
+            "TALENTBOT_DATABASE__URL": database_url,
+            "TALENTBOT_LOGGING__LEVEL": "WARNING",
+            "TALENTBOT_STAFF__CHAT_ID": str(STAFF_CHAT),
+            "TALENTBOT_TELEGRAM__STATE_FILE": str(workdir / "state.pickle"),
+            # The bot's own capacity, not Telegram's published sending limits.
+            "TALENTBOT_TELEGRAM__MAX_MESSAGES_PER_SECOND": "100000",
+            "TALENTBOT_TELEGRAM__MAX_GROUP_MESSAGES_PER_MINUTE": "100000",
+            "TALENTBOT_LIMITS__MESSAGES_PER_MINUTE": "100000",
+            "TALENTBOT_LIMITS__BURST": "100000",
+        }
+    )
+    return env
+
+
+async def start_bot(
+    fake: FakeTelegram, database_url: str, workdir: Path
+) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=PROJECT_ROOT, env=bot_environment(fake, database_url, workdir),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=open(workdir / "bot.log", "wb"),  # noqa: SIM115 - the child owns it until it exits
+    )  # fmt: skip
+    up = asyncio.ensure_future(
+        fake.wait_until(lambda: bool(fake.calls("setMyCommands")), timeout=120, what="bot up")
+    )
+    exited = asyncio.ensure_future(process.wait())
+    await asyncio.wait({up, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if not up.done() or up.exception() is not None:
+        up.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        log = (workdir / "bot.log").read_text(errors="replace")
+        raise SystemExit("the bot did not start:\n" + log[-1500:])
+    exited.cancel()
+    return process
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(process.wait(), timeout=60)
+    except TimeoutError:
+        process.kill()
+        return await process.wait()
+
+
+async def count_inquiries(database_url: str) -> int:
+    if database_url.startswith("sqlite"):
+        path = database_url.split("///", 1)[1]
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            return int(connection.execute("SELECT count(*) FROM inquiries").fetchone()[0])
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            count = (await connection.execute(text("SELECT count(*) FROM inquiries"))).scalar()
+            return int(count or 0)
+    finally:
+        await engine.dispose()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def burst(name: str, database_url: str, args: argparse.Namespace, workdir: Path) -> None:
+    fake = TimedFake()
+    async with fake:
+        fake.group(STAFF_CHAT, "人才服务专员")
+        process = await start_bot(fake, database_url, workdir)
+        results = Results()
+        people = [fake.user(10_000 + n, f"P{n}") for n in range(args.people)]
+        for user in people:
+            fake.private_chat(user)
+        started = time.perf_counter()
+        tasks = [
+            person(
+                fake,
+                user,
+                itertools.islice(itertools.cycle(SCRIPT), n % len(SCRIPT), None),
+                args.messages,
+                results,
+                args.reply_timeout,
+            )
+            for n, user in enumerate(people)
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), args.deadline)
+        except TimeoutError:
+            print(f"  stopped at the {args.deadline:.0f} s deadline")
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(2)  # let the last inquiries reach the database
+        peak = peak_rss_mb(process.pid) if process.returncode is None else float("nan")
+        code = await stop_bot(process)
+    stored = await count_inquiries(database_url)
+    replies = len(results.latencies_ms)
+    lat = results.latencies_ms
+    print(
+        f"{name:<10} {replies / elapsed:8.1f} msg/s   p50 {percentile(lat, 0.5):7.1f}  "
+        f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
+        f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
+        f"stored {stored} ({'ok' if stored == results.texts_sent else 'MISMATCH'})   "
+        f"peak {peak:.0f} MB   exit {code}"
+    )
+
+
+def _free(busy: set[int], user_id: int, _: object) -> None:
+    busy.discard(user_id)
+
+
+async def soak(name: str, database_url: str, args: argparse.Namespace, workdir: Path) -> None:
+    fake = TimedFake()
+    async with fake:
+        fake.group(STAFF_CHAT, "人才服务专员")
+        process = await start_bot(fake, database_url, workdir)
+        results = Results()
+        people = [fake.user(20_000 + n, f"S{n}") for n in range(200)]
+        for user in people:
+            fake.private_chat(user)
+        turns = {u.id: itertools.cycle(SCRIPT) for u in people}
+        busy: set[int] = set()
+        samples: list[tuple[float, float]] = []
+        started = time.perf_counter()
+        next_sample = started
+        pending: set[asyncio.Task[None]] = set()
+        for n in itertools.count():
+            now = time.perf_counter()
+            if now - started >= args.soak:
+                break
+            if now >= next_sample:
+                samples.append((now - started, rss_mb(process.pid)))
+                print(
+                    f"  {now - started:6.0f} s  rss {samples[-1][1]:.0f} MB  errors {results.errors}"
+                )
+                next_sample += 30
+            user = people[n % len(people)]
+            if user.id not in busy:
+                busy.add(user.id)
+                task = asyncio.create_task(
+                    person(fake, user, turns[user.id], 1, results, args.reply_timeout)
+                )
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                task.add_done_callback(functools.partial(_free, busy, user.id))
+            await asyncio.sleep(max(0.0, started + (n + 1) / args.rate - time.perf_counter()))
+        await asyncio.gather(*pending)
+        samples.append((time.perf_counter() - started, rss_mb(process.pid)))
+        await asyncio.sleep(2)
+        code = await stop_bot(process)
+    stored = await count_inquiries(database_url)
+    first = next((mb for t, mb in samples if t >= 60), samples[0][1])
+    growth = (samples[-1][1] - first) / first * 100 if first else float("nan")
+    lat = results.latencies_ms
+    print(
+        f"{name} soak {args.soak:.0f} s at {args.rate}/s: replies {len(lat)}, errors "
+        f"{results.errors}, p99 {percentile(lat, 0.99):.1f} ms, stored {stored} of "
+        f"{results.texts_sent}, rss after 1 min {first:.0f} MB -> end {samples[-1][1]:.0f} MB "
+        f"({growth:+.1f} %), exit {code}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--deadline", type=float, default=300.0, help="seconds per database")
+    parser.add_argument("--reply-timeout", type=float, default=30.0)
+    parser.add_argument("--soak", type=float, default=0.0, help="seconds of fixed-rate load")
+    parser.add_argument("--rate", type=float, default=50.0, help="messages a second in a soak")
+    args = parser.parse_args()
+    run = soak if args.soak else burst
+    if not args.soak:
+        print(f"{args.people} people x {args.messages} messages, on 127.0.0.1")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        if args.db in ("sqlite", "both"):
+            await run("SQLite", f"sqlite+aiosqlite:///{workdir / 'load.sqlite3'}", args, workdir)
+        if args.db in ("postgres", "both"):
+            with ThrowawayPostgres("talentbot_load") as server:
+                await run("PostgreSQL", server.url, args, workdir)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,152 @@
+"""Long polling that confirms an update to Telegram only after it was handled.
+
+python-telegram-bot's ``Updater`` asks for the next batch (which confirms the last one) as soon
+as it has queued the updates, so a crash loses every update in its queue: the Bot API will not
+send them again. Here the offset moves past a batch only when every update in it went through
+the handlers, whose first step is to store the inquiry; after a SIGKILL the Bot API sends the
+unhandled updates again, and the inquiry log's unique update id keeps them from being answered
+twice.
+
+Updates of one chat are handled in order; different chats at once, up to a bound. An update
+that cannot be parsed is logged by its id and skipped instead of stalling everyone after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+__all__ = ["Poller"]
+
+logger = logging.getLogger(__name__)
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+MAX_BACKOFF = 30.0
+"""Seconds between attempts while the Bot API cannot be reached, at most."""
+
+
+def _seconds(value: float | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _chat_key(update: Update) -> int:
+    """Updates with the same key are handled one after another (one person's, one chat's)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return 0
+
+
+class Poller:
+    """Fetches updates, hands them to the application, and confirms them once handled."""
+
+    def __init__(
+        self,
+        app: TelegramApp,
+        *,
+        timeout: int = 30,
+        concurrency: int = 32,
+        allowed_updates: Sequence[str] = Update.ALL_TYPES,
+    ) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.allowed_updates = list(allowed_updates)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stop = asyncio.Event()
+        self.offset: int | None = None
+        self.handled = 0
+        self.skipped = 0
+
+    def stop(self) -> None:
+        """Ends polling after the batch in hand (called from a signal handler)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Polls until ``stop``; raises ``InvalidToken`` at once, retries network errors."""
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                raw = await self._fetch()
+            except InvalidToken:
+                raise
+            except RetryAfter as exc:
+                await self._sleep(_seconds(exc.retry_after))
+                continue
+            except (NetworkError, TelegramError) as exc:
+                logger.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            if raw is None:  # stopped while waiting
+                break
+            if raw:
+                await self._handle_batch(raw)
+                self.offset = int(raw[-1]["update_id"]) + 1
+
+    async def confirm(self) -> None:
+        """Tells the Bot API that everything handled so far is done (a zero-timeout call)."""
+        if self.offset is None:
+            return
+        with contextlib.suppress(TelegramError):
+            await self.app.bot.do_api_request(
+                "getUpdates", api_kwargs={"offset": self.offset, "limit": 1, "timeout": 0}
+            )
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _fetch(self) -> list[dict[str, Any]] | None:
+        """One long-poll call; ``None`` when ``stop`` came first (nothing is confirmed then)."""
+        kwargs: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": self.allowed_updates}
+        if self.offset is not None:
+            kwargs["offset"] = self.offset
+        call = asyncio.ensure_future(
+            self.app.bot.do_api_request(
+                "getUpdates", api_kwargs=kwargs, read_timeout=self.timeout + 10
+            )
+        )
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({call, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not call.done():
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                await call
+            return None
+        result = call.result()
+        return list(result) if isinstance(result, list) else []
+
+    async def _handle_batch(self, raw: list[dict[str, Any]]) -> None:
+        """Every update of the batch through the handlers; chats in parallel, each in order."""
+        by_chat: dict[int, list[Update]] = defaultdict(list)
+        for data in raw:
+            try:
+                update = Update.de_json(data, self.app.bot)
+            except Exception:  # noqa: BLE001 - a malformed update must not stall the rest
+                self.skipped += 1
+                logger.error("skipping update %s: it cannot be parsed", data.get("update_id"))
+                continue
+            by_chat[_chat_key(update)].append(update)
+        await asyncio.gather(*(self._handle_chat(updates) for updates in by_chat.values()))
+
+    async def _handle_chat(self, updates: list[Update]) -> None:
+        async with self._slots:
+            for update in updates:
+                # process_update hands handler errors to the error handler; it does not raise.
+                await self.app.process_update(update)
+                self.handled += 1
