@@ -64,9 +64,7 @@ def install_excepthook(secrets: Iterable[str]) -> None:
     """An uncaught exception is printed as Python would, with the secrets redacted."""
     known = _variants(secrets)
 
-    def hook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         text = "".join(traceback.format_exception(kind, value, tb))
         sys.stderr.write(redact(text, known))
 

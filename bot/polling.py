@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -24,10 +25,14 @@ from typing import Any
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 __all__ = ["Poller"]
 
 logger = logging.getLogger(__name__)
+
+# Raw getUpdates (not Bot.get_updates) so that one malformed update can be skipped alone.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 

@@ -138,7 +138,7 @@ def test_an_empty_token_means_no_token_and_a_malformed_one_is_refused(
     monkeypatch.setenv("TALENTBOT_TELEGRAM__TOKEN", "")
     assert load_settings(write(tmp_path, "{}\n")).telegram.token is None
     monkeypatch.setenv("TALENTBOT_TELEGRAM__TOKEN", "not-a-token")
-    with pytest.raises(SettingsError, match="TALENTBOT_TELEGRAM__TOKEN: telegram.token"):
+    with pytest.raises(SettingsError, match=r"TALENTBOT_TELEGRAM__TOKEN: telegram\.token"):
         load_settings(write(tmp_path, "{}\n"))
 
 
@@ -146,5 +146,5 @@ def test_limits_have_safe_defaults_and_are_checked(tmp_path: Path) -> None:
     limits = load_settings(write(tmp_path, "{}\n")).limits
     assert (limits.match_chars, limits.store_chars) == (1000, 20000)
     assert (limits.messages_per_minute, limits.burst) == (20, 5)
-    with pytest.raises(SettingsError, match="limits: .*match_chars must not exceed store_chars"):
+    with pytest.raises(SettingsError, match=r"limits: .*match_chars must not exceed store_chars"):
         load_settings(write(tmp_path, "limits:\n  match_chars: 5000\n  store_chars: 1000\n"))

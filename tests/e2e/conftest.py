@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dtm
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,7 @@ import pytest
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.polling import Poller
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from knowledge.service import KnowledgeService
@@ -37,18 +38,27 @@ def e2e_settings(tmp_path: Path, database_url: str | None = None) -> Settings:
     return load_settings(path)
 
 
+_pollers: dict[int, tuple[Poller, asyncio.Task[None]]] = {}
+
+
 async def start_polling(app: TelegramApp) -> None:
-    """What ``run_polling`` does at start-up, without taking over the event loop or signals."""
+    """What ``bot.app.poll`` does at start-up, without taking over the event loop or signals."""
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=dtm.timedelta(seconds=1))
+    poller = Poller(app, timeout=1)
+    _pollers[id(app)] = (poller, asyncio.create_task(poller.run()))
 
 
 async def stop_polling(app: TelegramApp) -> None:
-    """What ``run_polling`` does on SIGINT/SIGTERM: finish the updates in hand, then shut down."""
+    """What ``bot.app.poll`` does on SIGINT/SIGTERM: finish the updates in hand, then shut down."""
+    entry = _pollers.pop(id(app), None)
+    if entry is not None:
+        poller, task = entry
+        poller.stop()
+        await task
+        await poller.confirm()
     assert app.updater is not None
     if app.updater.running:
         await app.updater.stop()

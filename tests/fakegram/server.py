@@ -135,6 +135,7 @@ class Fault:
     kind: FaultKind
     retry_after: int = 1
     delay: float = 1.0
+    chat_id: int | None = None
 
 
 class RecordedRequest(NamedTuple):
@@ -455,8 +456,9 @@ class FakeTelegram:
         times: int = 1,
         retry_after: int = 1,
         delay: float = 1.0,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail.
+        """Make the next ``times`` calls of ``method`` fail (only to ``chat_id``, if given).
 
         Faults for one method are consumed in the order they were injected.
 
@@ -469,6 +471,7 @@ class FakeTelegram:
             times: How many consecutive calls are affected.
             retry_after: Seconds announced by a ``"429"``.
             delay: Seconds of delay for ``"slow"``.
+            chat_id: Only calls whose ``chat_id`` parameter is this chat are affected.
 
         Raises:
             ValueError: For an unknown ``kind``.
@@ -476,12 +479,15 @@ class FakeTelegram:
         if kind not in get_args(FaultKind):
             raise ValueError(f"unknown fault kind {kind!r}; use one of {get_args(FaultKind)}")
         queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(Fault(kind, retry_after, delay) for _ in range(times))
+        queue.extend(Fault(kind, retry_after, delay, chat_id) for _ in range(times))
 
-    def _next_fault(self, method: str) -> Fault | None:
+    def _next_fault(self, method: str, params: JSON) -> Fault | None:
         for key in (method.lower(), "*"):
             queue = self._faults.get(key)
             if queue:
+                fault = queue[0]
+                if fault.chat_id is not None and str(params.get("chat_id")) != str(fault.chat_id):
+                    continue
                 return queue.popleft()
         return None
 
@@ -515,7 +521,7 @@ class FakeTelegram:
         handler = self._methods.get(method.lower())
         if handler is None:
             return _error_response(ApiError(404, "Not Found"))
-        fault = self._next_fault(method)
+        fault = self._next_fault(method, params)
         if fault is not None:
             response = await self._apply_fault(request, fault)
             if response is not None:
