@@ -26,19 +26,21 @@ def build_handlers(services: Services) -> tuple[list[BaseHandler[Any, Any, Any]]
     notifier = StaffNotifier(services)
     people = PeopleHandlers(services, notifier)
     staff = StaffHandlers(services, notifier)
-    private = filters.ChatType.PRIVATE
+    # An edited message is not a new question: answering it again would answer twice.
+    fresh = ~filters.UpdateType.EDITED
+    private = filters.ChatType.PRIVATE & fresh
     staff_chat = services.settings.staff.chat_id
     handlers: list[BaseHandler[Any, Any, Any]] = [
         # Note: Order matters! Staff commands are matched for everyone and the sender is checked
         # inside, so that a non-staff attempt gets the unknown-command reply and is logged.
-        CommandHandler(list(STAFF_COMMANDS), staff.command),
+        CommandHandler(list(STAFF_COMMANDS), staff.command, filters=fresh),
         CallbackQueryHandler(staff.button, pattern=r"^st:"),
     ]
     if staff_chat is not None:
         # A specialist answers a ticket by replying to its card in the staff group.
         handlers.append(
             MessageHandler(
-                filters.Chat(staff_chat) & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                filters.Chat(staff_chat) & fresh & filters.REPLY & filters.TEXT & ~filters.COMMAND,
                 staff.reply_to_card,
             )
         )

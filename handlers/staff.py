@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Bot, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
@@ -139,14 +139,24 @@ class StaffHandlers:
         )
         if update.callback_query is not None:
             await update.callback_query.answer(texts_for(user).t("unknown_command"))
+        elif update.effective_chat is not None and update.effective_chat.type != ChatType.PRIVATE:
+            return  # in a group the bot stays silent: no reply to strangers' attempts
         elif update.effective_message is not None:
             await send_view(
                 update.effective_message, views.plain(texts_for(user).t("unknown_command"))
             )
 
     def _allowed(self, update: Update) -> bool:
+        """A specialist, in the staff group or in their own private chat with the bot.
+
+        Anywhere else (a public group, someone else's group) a staff command would post the
+        inquiry log or a person's phone number to strangers, so it does nothing there.
+        """
         user = update.effective_user
-        return self.services.is_staff(user.id if user else None)
+        chat = update.effective_chat
+        if not self.services.is_staff(user.id if user else None) or chat is None:
+            return False
+        return chat.type == ChatType.PRIVATE or chat.id == self.services.settings.staff.chat_id
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Dispatches /inbox /ticket /take /reply /resolve /stats /export /reload after the check."""
@@ -171,7 +181,7 @@ class StaffHandlers:
 
     @staticmethod
     def _number(args: list[str]) -> int | None:
-        return int(args[0].lstrip("#")) if args and args[0].lstrip("#").isdigit() else None
+        return callbacks.parse_id(args[0]) if args else None
 
     async def _inbox(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
@@ -331,7 +341,7 @@ class StaffHandlers:
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
     ) -> None:
         t = _staff_texts()
-        days = int(args[0]) if args and args[0].isdigit() else (30 if not args else 0)
+        days = (callbacks.parse_id(args[0]) or 0) if args else 30
         if not 1 <= days <= 365:
             await send_view(message, views.plain(t.t("staff.export_usage")))
             return

@@ -1067,6 +1067,33 @@ class FakeTelegram:
             content["entities"] = entities
         return await self._person_message(user, chat, reply_to, content)
 
+    async def send_update(self, kind: str, payload: JSON) -> JSON:
+        """Queue an update of any kind (``edited_message``, ``inline_query``, ``poll``…) as is.
+
+        Args:
+            kind: The update's field name.
+            payload: Its object, exactly as the Bot API would send it.
+
+        Returns:
+            The update.
+        """
+        return await self._push_update(self._new_update(kind, payload))
+
+    async def send_message_with(
+        self, user: FakeUser, content: JSON, chat: FakeChat | None = None
+    ) -> JSON:
+        """Let ``user`` send a message with arbitrary content (a sticker, a photo, a location…).
+
+        Args:
+            user: The author.
+            content: The message's content fields, e.g. ``{"sticker": {...}}``.
+            chat: Defaults to the user's private chat.
+
+        Returns:
+            The ``message`` update.
+        """
+        return await self._person_message(user, chat, None, content)
+
     async def send_contact(self, user: FakeUser, phone: str, chat: FakeChat | None = None) -> JSON:
         """Let ``user`` share their own contact (as a ``request_contact`` button does).
 
