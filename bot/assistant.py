@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from bot.ratelimit import RateLimiter, Verdict
 from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience, Entry
 from knowledge.service import KnowledgeService
@@ -61,6 +62,8 @@ class Reply:
     ticket_id: int | None = None
     already_replied: bool = False
     """True when this exact Telegram update was logged and answered before (a redelivery)."""
+    quiet: bool = False
+    """For ``limited``: the notice was given already; send nothing."""
 
     @property
     def needs_follow_up(self) -> bool:
@@ -118,6 +121,22 @@ class MemoryDialogue:
         self._last[person_key] = (entry_id, datetime.now(UTC))
 
 
+MATCH_CHARS = 1000
+"""Default of ``limits.match_chars``: a longer message is matched on its start."""
+STORE_CHARS = 20_000
+"""Default of ``limits.store_chars``: messages are stored up to this length."""
+TRUNCATED = " …"
+"""Appended to a stored text that was cut at ``store_chars``."""
+
+
+def clean_text(text: str, store_chars: int) -> str:
+    """``text`` safe to store: no NUL characters, at most ``store_chars`` characters."""
+    text = text.replace("\x00", "\ufffd")
+    if len(text) > store_chars:
+        text = text[: store_chars - len(TRUNCATED)] + TRUNCATED
+    return text
+
+
 class Assistant:
     """Answers questions from the knowledge base and records every inquiry.
 
@@ -136,9 +155,15 @@ class Assistant:
         *,
         memory: DialogueMemory | None = None,
         follow_up_minutes: float = FOLLOW_UP_MINUTES,
+        limiter: RateLimiter | None = None,
+        match_chars: int = MATCH_CHARS,
+        store_chars: int = STORE_CHARS,
     ) -> None:
         self.knowledge = knowledge
         self.recorder = recorder
+        self.limiter = limiter
+        self.match_chars = match_chars
+        self.store_chars = store_chars
         if memory is None and isinstance(recorder, DialogueMemory):
             memory = recorder
         self.memory = memory
@@ -184,8 +209,19 @@ class Assistant:
         chat_id: str | None = None,
         update_id: int | None = None,
     ) -> Reply:
-        """Decides the reply and records the inquiry before returning it."""
-        reply = self.decide(person, text, await self.context(person))
+        """Decides the reply and records the inquiry before returning it.
+
+        Whatever the text holds, it is matched on its first ``match_chars`` characters and
+        stored up to ``store_chars``; NUL characters (which PostgreSQL text cannot hold) become
+        U+FFFD. A person over the rate limit is logged but not matched.
+        """
+        text = clean_text(text, self.store_chars)
+        verdict = self.limiter.check(person.key) if self.limiter is not None else Verdict.ALLOW
+        if verdict is Verdict.ALLOW:
+            reply = self.decide(person, text[: self.match_chars], await self.context(person))
+        else:
+            match = Match(Outcome.LIMITED, text[: self.match_chars], "")
+            reply = Reply(Outcome.LIMITED, match, quiet=verdict is Verdict.QUIET)
         if isinstance(self.memory, MemoryDialogue) and reply.entry is not None:
             self.memory.note(person.key, reply.entry.id)
         if self.recorder is None:

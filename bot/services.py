@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from bot.assistant import Assistant
 from bot.desk import StaffDesk
 from bot.inquiry_log import InquiryLog
+from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from knowledge.service import KnowledgeService
 
@@ -25,6 +26,12 @@ class Services:
     settings: Settings
     knowledge: KnowledgeService
     _log: InquiryLog | None = field(default=None, repr=False)
+    limiter: RateLimiter = field(init=False, repr=False)
+    """One per process, shared by every channel: a person's budget is theirs wherever they write."""
+
+    def __post_init__(self) -> None:
+        limits = self.settings.limits
+        self.limiter = RateLimiter(limits.messages_per_minute, limits.burst)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -61,10 +68,14 @@ class Services:
     @property
     def assistant(self) -> Assistant:
         """The conversation core over the knowledge base, recording into the log."""
+        limits = self.settings.limits
         return Assistant(
             self.knowledge,
             self.log,
             follow_up_minutes=self.settings.conversation.follow_up_minutes,
+            limiter=self.limiter,
+            match_chars=limits.match_chars,
+            store_chars=limits.store_chars,
         )
 
     @property

@@ -17,6 +17,7 @@ from bot.assistant import Person
 from bot.desk import DeskError
 from bot.inquiries import InquiryNotFound
 from bot.inquiry_log import NotYours, Profile
+from bot.ratelimit import Verdict
 from bot.services import Services
 from bot.texts import Texts, texts
 from handlers.render import edit_view, person_of, send_view, texts_for
@@ -119,6 +120,9 @@ class PeopleHandlers:
         )
         person, profile, t = await self._who(update)
         relay = await self.services.desk.relay_ticket(person.key)
+        if relay is not None and self.services.limiter.check(person.key) is not Verdict.ALLOW:
+            logger.info("person %s is over the rate limit; not relayed", person.key)
+            relay = None  # logged below as a limited inquiry instead of flooding the staff group
         if relay is not None:
             await self.services.desk.person_message(relay.id, person.display_name, message.text)
             await self.notifier.announce(
@@ -135,6 +139,12 @@ class PeopleHandlers:
         )
         if reply.already_replied:
             logger.info("update %s was answered before; not answering twice", update.update_id)
+            return
+        if reply.outcome is Outcome.LIMITED:
+            if not reply.quiet:
+                await send_view(message, views.plain(t.t("limits.slow_down")))
+            if reply.inquiry_id is not None:
+                await self.services.log.mark_replied(reply.inquiry_id)
             return
         kb = self.services.knowledge.kb
         if reply.outcome in (Outcome.ANSWERED, Outcome.MULTI) and reply.entries:

@@ -326,6 +326,8 @@ class Outcome(StrEnum):
     """Nothing to understand ("？？？", an emoji): ask to rephrase, open no ticket."""
     HANDOVER = "handover"
     """The person asked for a human specialist ("转人工")."""
+    LIMITED = "limited"
+    """Set by the conversation core, never by the matcher: over the per-person rate limit."""
 
 
 CACHED_MODELS = 3

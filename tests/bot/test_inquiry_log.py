@@ -245,3 +245,19 @@ async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
     async with inquiry_log.sessions() as session:
         assert await inquiries.count_rows(session, Inquiry) == 2
         assert await inquiries.count_rows(session, Ticket) == 1
+
+
+async def test_nul_bytes_and_huge_texts_are_stored_safely_and_matched_on_their_start(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assistant = Assistant(knowledge, inquiry_log, match_chars=1000, store_chars=20_000)
+    nul = await assistant.ask(ALICE, "人才公寓\x00怎么申请", channel="telegram", update_id=801)
+    huge_text = "人才公寓怎么申请" + "啊" * 100_000
+    huge = await assistant.ask(ALICE, huge_text, channel="telegram", update_id=802)
+    assert huge.match.query == huge_text[:1000]
+    async with inquiry_log.sessions() as session:
+        stored_nul = await session.get(Inquiry, nul.inquiry_id)
+        stored_huge = await session.get(Inquiry, huge.inquiry_id)
+    assert stored_nul is not None and stored_nul.text == "人才公寓\ufffd怎么申请"
+    assert stored_huge is not None and len(stored_huge.text) == 20_000
+    assert stored_huge.text.startswith("人才公寓怎么申请") and stored_huge.text.endswith("…")

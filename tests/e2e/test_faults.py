@@ -16,9 +16,11 @@ from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from telegram.error import BadRequest, NetworkError
 
 from bot.app import build_application
+from bot.models import Inquiry, Ticket
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
 from handlers.render import with_retries
@@ -205,3 +207,29 @@ async def test_sigkill_in_a_burst_loses_no_update(tmp_path: Path) -> None:
         assert after == 1 or (before[person.id] == 1 and after == 2), (person.id, after)
     with closing(sqlite3.connect(tmp_path / "crash.sqlite3")) as db:
         assert db.execute("SELECT count(*) FROM inquiries").fetchone()[0] == 60
+
+
+async def test_a_flooding_person_gets_one_notice_and_others_are_still_answered(
+    running: Running,
+) -> None:
+    fake = running.fake
+    flood, bob = fake.user(900_001, "Flood"), fake.user(900_002, "Bob")
+    for n in range(40):
+        await fake.send_text(flood, f"人才公寓怎么申请{n}")
+    await fake.send_text(bob, "人才公寓怎么申请")
+    await fake.wait_for_bot_message(bob, "来源", timeout=20)
+    await fake.wait_until(
+        lambda: any("发送得有点快" in m["text"] for m in fake.bot_messages(flood)),
+        timeout=20,
+        what="the notice",
+    )
+    await asyncio.sleep(1)
+    texts = [m["text"] for m in fake.bot_messages(flood)]
+    assert len(answers(fake, flood)) == 5, "the burst is answered, nothing after it"
+    assert sum("发送得有点快" in t for t in texts) == 1
+    async with running.services.log.sessions() as session:
+        rows = (await session.scalars(select(Inquiry).order_by(Inquiry.id))).all()
+        tickets = (await session.scalars(select(Ticket))).all()
+    flooded = [r for r in rows if r.text.startswith("人才公寓怎么申请") and r.outcome == "limited"]
+    assert len(flooded) == 35, "every message is counted"
+    assert tickets == []
