@@ -7,6 +7,7 @@ came from a person or from the knowledge base is escaped in HTML mode.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,9 @@ __all__ = [
     "render_answer",
     "render_answers",
     "render_suggestions",
+    "shorten",
     "split_message",
+    "utf16_len",
 ]
 
 TELEGRAM_LIMIT = 4096
@@ -145,26 +148,71 @@ def render_suggestions(
     return "\n".join(lines)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<(/?)[a-zA-Z][^>]*>")
+
+
+def _cut_point(piece: str, limit: int) -> int:
+    """Where to cut ``piece`` so the head fits ``limit`` units and no tag or entity is split."""
+    units = 0
+    end = len(piece)
+    for index, char in enumerate(piece):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            end = index
+            break
+    amp = piece.rfind("&", max(0, end - 10), end)
+    if amp != -1 and ";" not in piece[amp:end]:
+        end = amp  # never "&am" | "p;"
+    lt = piece.rfind("<", 0, end)
+    if lt != -1 and ">" not in piece[lt:end]:
+        end = lt  # never "<b" | ">"
+    unclosed: list[int] = []
+    for tag in _TAG.finditer(piece, 0, end):
+        if tag.group(1):
+            if unclosed:
+                unclosed.pop()
+        else:
+            unclosed.append(tag.start())
+    if unclosed and unclosed[0] > 0:
+        end = unclosed[0]  # never "<b>y" | "</b>": the whole element goes to the next part
+    return max(end, 1)
+
+
+def shorten(text: str, limit: int, marker: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters, ending with ``marker`` when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - len(marker))] + marker
+
+
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Splits ``text`` into chunks of at most ``limit`` characters at paragraph or line breaks."""
-    if len(text) <= limit:
+    """Splits ``text`` into chunks Telegram accepts, at paragraph or line breaks if possible.
+
+    Counts UTF-16 code units, as Telegram does (emoji-heavy text would overflow a count of
+    characters), and never cuts inside an HTML tag or a character entity.
+    """
+    if utf16_len(text) <= limit:
         return [text]
     chunks: list[str] = []
     current = ""
     for paragraph in text.split("\n"):
         piece = paragraph
-        while len(piece) > limit:
+        while utf16_len(piece) > limit:
             if current:
                 chunks.append(current)
                 current = ""
-            chunks.append(piece[:limit])
-            piece = piece[limit:]
+            cut = _cut_point(piece, limit)
+            chunks.append(piece[:cut])
+            piece = piece[cut:]
         candidate = f"{current}\n{piece}" if current else piece
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             chunks.append(current)
             current = piece
         else:
             current = candidate
     if current:
         chunks.append(current)
-    return chunks
+    return [chunk for chunk in chunks if chunk]

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot import callbacks
 from bot.desk import HistoryItem, TicketCard
-from bot.formatting import HTML
+from bot.formatting import HTML, shorten
 from bot.stats import Stats
 from bot.texts import Texts, texts
 from bot.views import Button, View
@@ -30,6 +30,10 @@ def _answered(ticket: TicketCard, t: Texts) -> str:
     return f"{label}：{ticket.bot_entry}" if ticket.bot_entry else label
 
 
+CARD_QUESTION_CHARS = 1500
+"""A card shows this much of the question (the whole is in /ticket N), so it fits one message."""
+
+
 def card(ticket: TicketCard, t: Texts, *, reminder_hours: float | None = None) -> View:
     """A ticket card with 认领 / 已解决 / 查看记录 buttons."""
     icon = (
@@ -46,7 +50,7 @@ def card(ticket: TicketCard, t: Texts, *, reminder_hours: float | None = None) -
         audience=t.t(f"audience.{ticket.audience}") if ticket.audience else t.t("staff.nobody"),
         language=texts(ticket.language).t("language_name"),
         phone=t.t("staff.phone", phone=ticket.phone) if ticket.phone else "",
-        question=ticket.question,
+        question=shorten(ticket.question, CARD_QUESTION_CHARS),
         answered=_answered(ticket, t),
         status=t.t(f"log.status.{ticket.status}"),
         assignee=ticket.assignee or t.t("staff.nobody"),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -119,6 +120,28 @@ async def send_view(
                 part, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
             )
         )
+    return sent
+
+
+async def send_parts(bot: Bot, chat_id: int, view: View, **kwargs: Any) -> Message:
+    """Sends ``view`` to a chat by id, split to Telegram's limit; buttons under the last part.
+
+    ``kwargs`` (a reply target) apply to the first part. Returns the last message sent.
+    """
+    parts = view.parts()
+    sent: Message | None = None
+    for number, part in enumerate(parts):
+        last = number == len(parts) - 1
+        extra = kwargs if number == 0 else {}
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(view) if last else None,
+            disable_web_page_preview=True,
+            **extra,
+        )
+    assert sent is not None
     return sent
 
 

@@ -31,7 +31,7 @@ from bot.services import Services
 from bot.stats import compute_stats
 from bot.texts import Texts, texts
 from bot.views import Button, View
-from handlers.render import edit_view, keyboard, send_view, texts_for
+from handlers.render import edit_view, keyboard, send_parts, send_view, texts_for
 
 __all__ = ["StaffHandlers", "StaffNotifier"]
 
@@ -96,10 +96,10 @@ class StaffNotifier:
         relayed = views.plain(
             t.t("staff.relayed", ticket=ticket_id, name=author or card.person_name, text=text)
         )
-        sent = await bot.send_message(
+        sent = await send_parts(
+            bot,
             self.chat_id,
-            relayed.text,
-            parse_mode=ParseMode.HTML,
+            relayed,
             reply_to_message_id=card.card_message_id,
             allow_sending_without_reply=True,
         )
@@ -254,12 +254,7 @@ class StaffHandlers:
                 views.plain(person_t.t("relay.staff_reply", text=text)).text,
                 ((Button(person_t.t("relay.end_button"), callbacks.encode("end", card.id)),),),
             )
-            await bot.send_message(
-                card.telegram_user_id,
-                view.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(view),
-            )
+            await send_parts(bot, card.telegram_user_id, view)
         await self._refresh_card(bot, card)
         await send_view(message, views.plain(t.t("staff.replied", ticket=number)))
 
