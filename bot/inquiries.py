@@ -291,6 +291,10 @@ async def open_ticket(
     return int(ticket_id)
 
 
+class FeedbackExists(Exception):
+    """One rating per answer: a quick second tap must not store a second row."""
+
+
 async def add_feedback(
     session: AsyncSession,
     *,
@@ -299,10 +303,19 @@ async def add_feedback(
     comment: str | None = None,
     now: datetime | None = None,
 ) -> int | None:
-    """Stores feedback; "not helpful" opens (or joins) a ticket, whose id is returned."""
+    """Stores feedback; "not helpful" opens (or joins) a ticket, whose id is returned.
+
+    Raises:
+        FeedbackExists: the inquiry was rated already (a second tap on the same button).
+    """
     inquiry = await session.get(Inquiry, inquiry_id)
     if inquiry is None:
         raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    rated = await session.scalar(
+        select(Feedback.id).where(Feedback.inquiry_id == inquiry_id).limit(1)
+    )
+    if rated is not None:
+        raise FeedbackExists(f"inquiry {inquiry_id} was rated already")
     session.add(
         Feedback(
             inquiry_id=inquiry_id, helpful=helpful, comment=comment, created_at=now or utcnow()

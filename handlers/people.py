@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import callbacks, views
 from bot.assistant import Person
 from bot.desk import DeskError
-from bot.inquiries import InquiryNotFound
+from bot.inquiries import FeedbackExists, InquiryNotFound
 from bot.inquiry_log import NotYours, Profile
 from bot.ratelimit import Verdict
 from bot.services import Services
@@ -293,8 +294,15 @@ class PeopleHandlers:
             logger.warning("refused feedback on inquiry %s from %s", inquiry_id, person.key)
             await query.answer(t.t("error.expired"))
             return
+        except FeedbackExists:
+            await query.answer(t.t("feedback.already"))
+            return
         await query.answer(t.t("feedback.thanks"))
-        await message.edit_reply_markup(reply_markup=None)
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
         if ticket is not None:
             await self.notifier.announce(
                 context.bot,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from telegram.error import BadRequest, NetworkError
 
 from bot.app import build_application
-from bot.models import Inquiry, Ticket
+from bot.models import Feedback, Inquiry, Ticket
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
 from handlers.render import with_retries
@@ -233,3 +233,25 @@ async def test_a_flooding_person_gets_one_notice_and_others_are_still_answered(
     flooded = [r for r in rows if r.text.startswith("人才公寓怎么申请") and r.outcome == "limited"]
     assert len(flooded) == 35, "every message is counted"
     assert tickets == []
+
+
+async def test_two_quick_taps_on_helpful_store_one_rating_and_both_get_a_polite_answer(
+    running: Running,
+) -> None:
+    fake = running.fake
+    alice = fake.user(930, "Alice")
+    await fake.send_text(alice, "人才公寓怎么申请")
+    answer = await fake.wait_for_bot_message(alice, "来源")
+    data = next(
+        b["callback_data"]
+        for row in answer["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"] == "👍 有帮助"
+    )
+    await fake.tap_raw(alice, answer, data)
+    await fake.tap_raw(alice, answer, data)
+    await fake.wait_until(lambda: len(fake.callback_answers) >= 2, what="both taps answered")
+    texts = [a.get("text") for a in fake.callback_answers[-2:]]
+    assert texts == ["谢谢您的反馈！", "您已经评价过这条回答了，谢谢！"]
+    async with running.services.log.sessions() as session:
+        assert len((await session.scalars(select(Feedback))).all()) == 1
