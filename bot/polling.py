@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import logging
 import warnings
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +37,8 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 MAX_BACKOFF = 30.0
 """Seconds between attempts while the Bot API cannot be reached, at most."""
+IDLE_WAIT = 0.05
+"""With updates in hand and nothing new, wait this long (or for one to finish) before asking."""
 
 
 def _seconds(value: float | dt.timedelta) -> float:
@@ -54,14 +55,20 @@ def _chat_key(update: Update) -> int:
 
 
 class Poller:
-    """Fetches updates, hands them to the application, and confirms them once handled."""
+    """Fetches updates, hands them to the application, and confirms them once handled.
+
+    Fetching does not wait for handling: while some updates are in hand, the next call asks
+    from the oldest unfinished one (so nothing unfinished is ever confirmed), skips the ones
+    already in hand, and dispatches only new ones. When nothing new came, it waits for an
+    update to finish (or a moment) before asking again, so it never spins.
+    """
 
     def __init__(
         self,
         app: TelegramApp,
         *,
         timeout: int = 30,
-        concurrency: int = 32,
+        concurrency: int = 64,
         allowed_updates: Sequence[str] = Update.ALL_TYPES,
     ) -> None:
         self.app = app
@@ -69,59 +76,77 @@ class Poller:
         self.allowed_updates = list(allowed_updates)
         self._slots = asyncio.Semaphore(concurrency)
         self._stop = asyncio.Event()
-        self.offset: int | None = None
+        self._in_hand: dict[int, asyncio.Task[None]] = {}
+        self._last_of_chat: dict[int, asyncio.Task[None]] = {}
+        self._dispatched = -1
         self.handled = 0
         self.skipped = 0
 
+    @property
+    def offset(self) -> int | None:
+        """The next getUpdates offset: the oldest update still in hand, else the next new one."""
+        if self._in_hand:
+            return min(self._in_hand)
+        return self._dispatched + 1 if self._dispatched >= 0 else None
+
     def stop(self) -> None:
-        """Ends polling after the batch in hand (called from a signal handler)."""
+        """Ends fetching; the updates in hand are finished by ``run`` (a signal handler calls it)."""
         self._stop.set()
 
     async def run(self) -> None:
         """Polls until ``stop``; raises ``InvalidToken`` at once, retries network errors."""
         backoff = 1.0
-        while not self._stop.is_set():
-            try:
-                raw = await self._fetch()
-            except InvalidToken:
-                raise
-            except RetryAfter as exc:
-                await self._sleep(_seconds(exc.retry_after))
-                continue
-            except (NetworkError, TelegramError) as exc:
-                logger.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-                continue
-            backoff = 1.0
-            if raw is None:  # stopped while waiting
-                break
-            if raw:
-                await self._handle_batch(raw)
-                self.offset = int(raw[-1]["update_id"]) + 1
+        try:
+            while not self._stop.is_set():
+                try:
+                    raw = await self._fetch(0 if self._in_hand else self.timeout)
+                except InvalidToken:
+                    raise
+                except RetryAfter as exc:
+                    await self._sleep(_seconds(exc.retry_after))
+                    continue
+                except (NetworkError, TelegramError) as exc:
+                    logger.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                backoff = 1.0
+                if raw is None:  # stopped while waiting
+                    break
+                fresh = [u for u in raw if int(u.get("update_id", -1)) > self._dispatched]
+                for data in fresh:
+                    self._dispatch(data)
+                if not fresh and self._in_hand:
+                    await asyncio.wait(
+                        set(self._in_hand.values()),
+                        timeout=IDLE_WAIT,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+        finally:
+            if self._in_hand:
+                await asyncio.gather(*self._in_hand.values(), return_exceptions=True)
 
     async def confirm(self) -> None:
         """Tells the Bot API that everything handled so far is done (a zero-timeout call)."""
-        if self.offset is None:
+        offset = self.offset
+        if offset is None:
             return
         with contextlib.suppress(TelegramError):
             await self.app.bot.do_api_request(
-                "getUpdates", api_kwargs={"offset": self.offset, "limit": 1, "timeout": 0}
+                "getUpdates", api_kwargs={"offset": offset, "limit": 1, "timeout": 0}
             )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
 
-    async def _fetch(self) -> list[dict[str, Any]] | None:
+    async def _fetch(self, timeout: int) -> list[dict[str, Any]] | None:
         """One long-poll call; ``None`` when ``stop`` came first (nothing is confirmed then)."""
-        kwargs: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": self.allowed_updates}
+        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": self.allowed_updates}
         if self.offset is not None:
             kwargs["offset"] = self.offset
         call = asyncio.ensure_future(
-            self.app.bot.do_api_request(
-                "getUpdates", api_kwargs=kwargs, read_timeout=self.timeout + 10
-            )
+            self.app.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
         )
         stopped = asyncio.ensure_future(self._stop.wait())
         try:
@@ -136,22 +161,33 @@ class Poller:
         result = call.result()
         return list(result) if isinstance(result, list) else []
 
-    async def _handle_batch(self, raw: list[dict[str, Any]]) -> None:
-        """Every update of the batch through the handlers; chats in parallel, each in order."""
-        by_chat: dict[int, list[Update]] = defaultdict(list)
-        for data in raw:
-            try:
-                update = Update.de_json(data, self.app.bot)
-            except Exception:  # noqa: BLE001 - a malformed update must not stall the rest
-                self.skipped += 1
-                logger.error("skipping update %s: it cannot be parsed", data.get("update_id"))
-                continue
-            by_chat[_chat_key(update)].append(update)
-        await asyncio.gather(*(self._handle_chat(updates) for updates in by_chat.values()))
+    def _dispatch(self, data: dict[str, Any]) -> None:
+        """Starts handling one update, after the chat's previous one (one chat, in order)."""
+        update_id = int(data["update_id"])
+        self._dispatched = max(self._dispatched, update_id)
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception:  # noqa: BLE001 - a malformed update must not stall the rest
+            self.skipped += 1
+            logger.error("skipping update %s: it cannot be parsed", update_id)
+            return
+        key = _chat_key(update)
+        before = self._last_of_chat.get(key)
+        task = asyncio.create_task(self._handle(update, before))
+        self._in_hand[update_id] = task
+        self._last_of_chat[key] = task
+        task.add_done_callback(lambda _: self._finished(update_id, key, task))
 
-    async def _handle_chat(self, updates: list[Update]) -> None:
+    def _finished(self, update_id: int, key: int, task: asyncio.Task[None]) -> None:
+        self._in_hand.pop(update_id, None)
+        if self._last_of_chat.get(key) is task:
+            del self._last_of_chat[key]
+
+    async def _handle(self, update: Update, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(before)
         async with self._slots:
-            for update in updates:
-                # process_update hands handler errors to the error handler; it does not raise.
-                await self.app.process_update(update)
-                self.handled += 1
+            # process_update hands handler errors to the error handler; it does not raise.
+            await self.app.process_update(update)
+            self.handled += 1

@@ -139,7 +139,7 @@ class TelegramSettings(_Section):
     """Retries of a send that failed on the network or a 429 flood wait; refusals never retry."""
     max_webhook_body_bytes: int = Field(1_048_576, ge=1024)
     """Webhook requests with a larger body are refused (413) before they are parsed."""
-    concurrent_updates: int = Field(32, ge=1, le=1024)
+    concurrent_updates: int = Field(64, ge=1, le=1024)
     """Updates handled at once; one person's messages are still handled in order."""
 
     @field_validator("token", "webhook_secret", mode="before")

@@ -113,7 +113,13 @@ def _load_entries(
     origin: dict[str, tuple[str, int]] = {}
     for path in files:
         located = _read(path, root, problems)
-        if located is None or located.data is None:
+        if located is None:
+            continue
+        if located.data is None or located.data == []:
+            # An emptied file would silently drop every measure it held from the bot.
+            problems.append(
+                Problem(located.file, 1, "file", "has no entries (delete the file if intended)")
+            )
             continue
         if not isinstance(located.data, list):
             problems.append(Problem(located.file, 1, "file", "must be a YAML list of entries"))
