@@ -365,7 +365,7 @@ class StaffHandlers:
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
     ) -> None:
         t = _staff_texts()
-        problems = self.services.knowledge.reload()
+        problems = await self.services.knowledge.reload_async()
         if not problems:
             await send_view(
                 message,

@@ -7,6 +7,7 @@ returned for the staff member who asked for the reload.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -45,6 +46,15 @@ class KnowledgeService:
         with self._lock:
             self._matcher = matcher
         return matcher
+
+    async def reload_async(self) -> list[Problem]:
+        """``reload`` in a worker thread, so a running bot keeps answering while it builds.
+
+        Loading, validating and fitting take seconds (longer for a hostile file); on the event
+        loop every person would wait that long. The old matcher serves until the new one is
+        swapped in, and stays if the new files have problems.
+        """
+        return await asyncio.to_thread(self.reload)
 
     def reload(self) -> list[Problem]:
         """Re-reads the files; returns the problems, empty when the new KB is in service."""

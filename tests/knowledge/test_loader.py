@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,26 @@ def test_two_entries_quoting_one_passage_on_one_topic_must_be_merged_or_related(
         "  channels: [ch-window]\n", "  channels: [ch-window]\n  related: [housing-apartment]\n"
     )
     load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT + related), seeds_dir=seeds_dir)
+
+
+async def test_reloading_runs_off_the_event_loop_and_keeps_serving_meanwhile(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    kb_dir = write_kb(tmp_path, CHANNEL + APARTMENT)
+    service = KnowledgeService(kb_dir, seeds_dir=seeds_dir)
+    service.load()
+    before = service.matcher
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(ticking())
+    problems = await service.reload_async()
+    ticker.cancel()
+    assert problems == []
+    assert ticks > 1, "the loop ran other work while the knowledge base was rebuilt"
+    assert service.matcher is not before
