@@ -22,9 +22,11 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.prompt import Prompt
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.assistant import Assistant, MemoryDialogue, Person
 from bot.cli_common import (
+    database_error,
     err,
     get_settings,
     knowledge_service,
@@ -145,7 +147,7 @@ def ask(
     t = texts(lang.value)
     if not question:
         if not as_json:
-            err.print("Give a question, or use --json to read questions from standard input.")
+            err.print(t.t("cli.ask_needs_question"), markup=False)
             raise typer.Exit(2)
         lines: Iterable[str] = (line.rstrip("\n") for line in sys.stdin)
     else:
@@ -232,6 +234,10 @@ def run(
         err.print(texts(lang.value).t("console.no_token"), markup=False)
         _run_console(settings, lang.value)
         return
+    hook = settings.telegram
+    if (webhook or hook.webhook_url) and (not hook.webhook_url or hook.webhook_secret is None):
+        err.print(texts(lang.value).t("cli.webhook_needs"), markup=False)
+        raise typer.Exit(2)
     # Imported here so that the console chat and the CLI never load python-telegram-bot.
     from bot.app import StartupError
     from bot.app import run as run_bot
@@ -244,6 +250,10 @@ def run(
     except StartupError as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(exc.exit_code) from None
+    except SQLAlchemyError as exc:
+        # The inquiry log is opened as the bot starts: one line, not two chained tracebacks.
+        database_error(settings, exc)
+        raise typer.Exit(1) from None
 
 
 @kb_app.command("check")
@@ -253,14 +263,14 @@ def kb_check() -> None:
     warn_unfilled_office(settings)
     seeds = settings.knowledge.seeds_dir
     if not seeds.is_dir():
-        err.print(f"{seeds}: source documents not found; quotes cannot be verified", markup=False)
+        err.print(texts().t("cli.seeds_missing", path=seeds), markup=False)
         raise typer.Exit(1)
     try:
         kb = load_knowledge_base(settings.knowledge.dir, seeds_dir=seeds)
     except KnowledgeBaseError as exc:
         for problem in exc.problems:
             typer.echo(str(problem))
-        err.print(f"{len(exc.problems)} problem(s)", markup=False)
+        err.print(texts().t("cli.problems", count=len(exc.problems)), markup=False)
         raise typer.Exit(1) from exc
     kinds = Counter(entry.kind.value for entry in kb.entries)
     statuses = Counter(entry.status.value for entry in kb.entries)

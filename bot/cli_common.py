@@ -11,12 +11,14 @@ from rich.console import Console
 
 from bot.db import describe_url
 from bot.inquiry_log import InquiryLog
+from bot.logs import install_excepthook, redact, secrets_of
 from bot.settings import Settings, SettingsError, load_settings, unknown_environment
 from bot.texts import texts
 from knowledge.loader import KnowledgeBaseError
 from knowledge.service import KnowledgeService
 
 __all__ = [
+    "database_error",
     "err",
     "get_settings",
     "knowledge_service",
@@ -44,6 +46,8 @@ def get_settings() -> Settings:
         err.print(texts().t("settings.invalid"), style="red", markup=False)
         err.print(str(exc), markup=False)
         raise typer.Exit(2) from exc
+    # From here on, whatever Python prints for an uncaught exception has the secrets redacted.
+    install_excepthook(secrets_of(settings))
     unknown = unknown_environment()
     if unknown:
         sections = ", ".join(Settings.model_fields)
@@ -83,10 +87,21 @@ async def open_log(settings: Settings) -> InquiryLog:
     try:
         return await InquiryLog.open(settings.database.url, echo=settings.database.echo)
     except Exception as exc:
-        err.print(
-            f"Cannot open the database {describe_url(settings.database.url)}: {exc}", markup=False
-        )
+        database_error(settings, exc)
         raise typer.Exit(1) from exc
+
+
+def database_error(settings: Settings, exc: BaseException) -> None:
+    """Says in one line, without its password, that the database could not be opened."""
+    reason = redact(_first_line(exc), secrets_of(settings))
+    url = describe_url(settings.database.url)
+    err.print(texts().t("startup.database_unreachable", url=url, reason=reason), markup=False)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The gist of an error: its first line (SQLAlchemy appends SQL and a link), shortened."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def local_midnight(day: datetime | None, timezone: str) -> datetime | None:

@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import inquiries
 from bot.cli_common import err, get_settings, local_midnight, open_log
 from bot.export import COLUMNS, DEMAND_COLUMNS, demand_rows, export_rows, table_rows
 from bot.inquiries import InquiryNotFound, TicketError
 from bot.inquiry_log import InquiryLog
-from bot.models import Demand
+from bot.models import Base, Demand
 from bot.settings import Settings
 from bot.staff_views import duration
 from bot.stats import Stats, compute_stats
@@ -82,9 +84,20 @@ def _with_log(settings: Settings, work: Callable[[InquiryLog], Awaitable[T]]) ->
     return asyncio.run(run())
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(str(exc), markup=False)
+def _fail(message: str) -> typer.Exit:
+    err.print(message, markup=False)
     return typer.Exit(1)
+
+
+async def _ticket_problem(session: AsyncSession, inquiry_id: int, exc: Exception) -> str:
+    """The locale's words for why a ticket command could not act on ``inquiry_id``."""
+    t = texts()
+    if isinstance(exc, InquiryNotFound):
+        return t.t("cli.inquiry_not_found", inquiry=inquiry_id)
+    view = await inquiries.get_inquiry(session, inquiry_id)
+    if view.ticket is None:
+        return t.t("cli.no_ticket", inquiry=inquiry_id, outcome=view.row.outcome)
+    return t.t("cli.already_resolved", ticket=view.ticket.id, inquiry=inquiry_id)
 
 
 @inquiries_app.command("list")
@@ -147,7 +160,7 @@ def show_command(inquiry_id: Annotated[int, typer.Argument(help="Inquiry id.")])
     try:
         view = _with_log(settings, work)
     except InquiryNotFound as exc:
-        raise _fail(exc) from exc
+        raise _fail(texts().t("cli.inquiry_not_found", inquiry=inquiry_id)) from exc
     t = texts("zh")
     record = dict(zip(COLUMNS, table_rows([view.row], t, settings.staff.timezone)[0], strict=True))
     for column in COLUMNS:
@@ -188,37 +201,46 @@ def resolve_command(
     """Resolve the ticket following up an inquiry."""
     settings = get_settings()
 
-    async def work(log: InquiryLog) -> int:
+    async def work(log: InquiryLog) -> int | str:
         async with log.sessions.begin() as session:
-            ticket = await inquiries.resolve_ticket(
-                session, inquiry_id=inquiry_id, note=note, staff=staff
-            )
+            try:
+                ticket = await inquiries.resolve_ticket(
+                    session, inquiry_id=inquiry_id, note=note, staff=staff
+                )
+            except (InquiryNotFound, TicketError) as exc:
+                return await _ticket_problem(session, inquiry_id, exc)
             return ticket.id
 
-    try:
-        ticket_id = _with_log(settings, work)
-    except (InquiryNotFound, TicketError) as exc:
-        raise _fail(exc) from exc
+    ticket_id = _with_log(settings, work)
+    if isinstance(ticket_id, str):
+        raise _fail(ticket_id)
     out.print(texts("zh").t("cli.resolved", ticket=ticket_id, inquiry=inquiry_id), markup=False)
 
 
 @inquiries_app.command("assign")
 def assign_command(
     inquiry_id: Annotated[int, typer.Argument(help="Inquiry id.")],
-    staff: Annotated[str, typer.Argument(help="The specialist taking it.")],
+    staff: Annotated[str, typer.Argument(help="The specialist taking it (not empty).")],
 ) -> None:
     """Assign the ticket following up an inquiry to a specialist."""
+    staff = staff.strip()
+    if not staff:
+        # An empty name used to clear the assignee while saying "assigned".
+        err.print(texts().t("cli.blank_assignee"), markup=False)
+        raise typer.Exit(2)
     settings = get_settings()
 
-    async def work(log: InquiryLog) -> int:
+    async def work(log: InquiryLog) -> int | str:
         async with log.sessions.begin() as session:
-            ticket = await inquiries.assign_ticket(session, inquiry_id=inquiry_id, staff=staff)
+            try:
+                ticket = await inquiries.assign_ticket(session, inquiry_id=inquiry_id, staff=staff)
+            except (InquiryNotFound, TicketError) as exc:
+                return await _ticket_problem(session, inquiry_id, exc)
             return ticket.id
 
-    try:
-        ticket_id = _with_log(settings, work)
-    except (InquiryNotFound, TicketError) as exc:
-        raise _fail(exc) from exc
+    ticket_id = _with_log(settings, work)
+    if isinstance(ticket_id, str):
+        raise _fail(ticket_id)
     out.print(
         texts("zh").t("cli.assigned", ticket=ticket_id, staff=staff, inquiry=inquiry_id),
         markup=False,
@@ -245,7 +267,7 @@ def export_command(
     try:
         export_rows(rows, output, fmt=fmt.value, t=texts("zh"), timezone=tz, demands=demands)
     except OSError as exc:
-        raise _fail(exc) from exc
+        raise _fail(str(exc)) from exc
     out.print(texts("zh").t("cli.exported", count=len(rows), path=output), markup=False)
 
 
@@ -369,32 +391,109 @@ def upgrade_command() -> None:
     out.print(texts("zh").t("cli.db_current"))
 
 
+DRY_RUN = typer.Option("--dry-run", help="Only say what would be deleted (counts per table).")
+YES = typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
+
+
+async def _row_counts(session: AsyncSession) -> dict[str, int]:
+    counts = {}
+    for table in Base.metadata.sorted_tables:
+        counts[table.name] = int(await session.scalar(select(func.count()).select_from(table)) or 0)
+    return counts
+
+
+async def _deletion(
+    log: InquiryLog, delete: Callable[[AsyncSession], Awaitable[T]], *, keep: bool
+) -> tuple[T, dict[str, int]]:
+    """Runs ``delete`` in one transaction: rows removed per table; rolled back unless ``keep``.
+
+    Rehearsing the real deletion and rolling it back counts exactly what it would remove,
+    with no second copy of its rules to drift apart.
+    """
+    async with log.sessions() as session:
+        before = await _row_counts(session)
+        result = await delete(session)
+        after = await _row_counts(session)
+        if keep:
+            await session.commit()
+        else:
+            await session.rollback()
+    removed = {name: before[name] - after[name] for name in before if before[name] > after[name]}
+    return result, removed
+
+
+def _counts(removed: dict[str, int]) -> str:
+    t = texts()
+    return "、".join(
+        t.t("cli.row_count", table=t.t(f"cli.tables.{name}"), count=count)
+        for name, count in removed.items()
+    )
+
+
+def _delete_with_care(
+    settings: Settings,
+    delete: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    dry_run: bool,
+    yes: bool,
+) -> tuple[T, dict[str, int]]:
+    """``--dry-run`` only counts; on a terminal, the counts are shown and confirmed first."""
+    t = texts()
+    ask = not dry_run and not yes and sys.stdin.isatty()
+    if dry_run or ask:
+        result, removed = _with_log(settings, lambda log: _deletion(log, delete, keep=False))
+        if not removed:
+            return result, removed
+        if dry_run:
+            out.print(t.t("cli.would_remove", counts=_counts(removed)), markup=False)
+            return result, removed
+        if not typer.confirm(t.t("cli.confirm_remove", counts=_counts(removed)), default=False):
+            err.print(t.t("cli.cancelled"), markup=False)
+            raise typer.Exit(1)
+    result, removed = _with_log(settings, lambda log: _deletion(log, delete, keep=True))
+    if removed:
+        out.print(t.t("cli.removed", counts=_counts(removed)), markup=False)
+    return result, removed
+
+
 @db_app.command("purge")
 def purge_command(
     days: Annotated[
         int | None, typer.Option(min=1, help="Override database.retention_days.")
     ] = None,
+    dry_run: Annotated[bool, DRY_RUN] = False,
+    yes: Annotated[bool, YES] = False,
 ) -> None:
     """Delete inquiries and resolved tickets older than the retention period (open ones stay)."""
     settings = get_settings()
     keep = days or settings.database.retention_days
 
-    async def work(log: InquiryLog) -> inquiries.PurgeResult:
-        async with log.sessions.begin() as session:
-            return await inquiries.purge_resolved(session, older_than_days=keep)
+    async def purge(session: AsyncSession) -> inquiries.PurgeResult:
+        return await inquiries.purge_resolved(session, older_than_days=keep)
 
-    result = _with_log(settings, work)
-    out.print(
-        texts("zh").t("cli.purged", days=keep, inquiries=result.inquiries, tickets=result.tickets)
-    )
+    result, removed = _delete_with_care(settings, purge, dry_run=dry_run, yes=yes)
+    if not removed:
+        out.print(texts().t("cli.nothing_to_remove"), markup=False)
+    elif not dry_run:
+        out.print(
+            texts().t("cli.purged", days=keep, inquiries=result.inquiries, tickets=result.tickets),
+            markup=False,
+        )
 
 
 def forget(
     person_key: Annotated[str, typer.Argument(help="The person's key, e.g. telegram:12345.")],
+    dry_run: Annotated[bool, DRY_RUN] = False,
+    yes: Annotated[bool, YES] = False,
 ) -> None:
     """Delete everything stored about one person."""
     settings = get_settings()
-    removed = _with_log(settings, lambda log: log.forget(person_key))
-    if not removed:
-        raise _fail(LookupError(f"no person {person_key!r} in the log"))
-    out.print(texts("zh").t("cli.forgotten", person=person_key), markup=False)
+
+    async def forget_person(session: AsyncSession) -> bool:
+        return await inquiries.forget_person(session, person_key)
+
+    found, _ = _delete_with_care(settings, forget_person, dry_run=dry_run, yes=yes)
+    if not found:
+        raise _fail(texts().t("cli.no_person", person=person_key))
+    if not dry_run:
+        out.print(texts().t("cli.forgotten", person=person_key), markup=False)

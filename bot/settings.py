@@ -131,13 +131,13 @@ class TelegramSettings(_Section):
     webhook_secret: SecretStr | None = None
     state_file: Path | None = None
     """Where half-finished forms (/demand) are kept across restarts; none: in memory only."""
-    max_messages_per_second: float = Field(30, gt=0)
+    max_messages_per_second: float = Field(30, gt=0, le=1_000_000)
     """All sending together (Telegram's published limit; raise only against a test server)."""
-    max_group_messages_per_minute: float = Field(20, gt=0)
+    max_group_messages_per_minute: float = Field(20, gt=0, le=1_000_000)
     """Per group chat, e.g. staff-group cards (Telegram's published limit)."""
     send_retries: int = Field(3, ge=0, le=10)
     """Retries of a send that failed on the network or a 429 flood wait; refusals never retry."""
-    max_webhook_body_bytes: int = Field(1_048_576, ge=1024)
+    max_webhook_body_bytes: int = Field(1_048_576, ge=1024, le=100 * 1_048_576)
     """Webhook requests with a larger body are refused (413) before they are parsed."""
     concurrent_updates: int = Field(64, ge=1, le=1024)
     """Updates handled at once; one person's messages are still handled in order."""
@@ -158,6 +158,8 @@ class TelegramSettings(_Section):
             bot_id, colon, secret = value.get_secret_value().strip().partition(":")
             if not (bot_id.isascii() and bot_id.isdigit() and colon and secret):
                 raise ValueError("not a bot token (expected <digits>:<secret>, from @BotFather)")
+            # Stray whitespace (a pasted token) would be sent, and would escape redaction.
+            return SecretStr(f"{bot_id}:{secret}")
         return value
 
 
@@ -190,9 +192,9 @@ class LimitsSettings(_Section):
     """A longer message is matched on its start (and stored whole up to ``store_chars``)."""
     store_chars: int = Field(20_000, ge=100, le=1_000_000)
     """Messages are stored up to this many characters; the rest is cut with a note."""
-    messages_per_minute: float = Field(20, gt=0)
+    messages_per_minute: float = Field(20, gt=0, le=1_000_000)
     """Per person: past this rate one polite notice, then messages are logged but not matched."""
-    burst: int = Field(5, ge=1)
+    burst: int = Field(5, ge=1, le=1_000_000)
     """Messages a person may send at once before the per-minute rate applies."""
 
     @model_validator(mode="after")

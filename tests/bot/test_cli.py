@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import os
+import pty
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -169,7 +171,7 @@ def test_kb_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
         for line in lines
     )
     assert any(line.startswith("kb/entries/zz.yaml:3: yaml:") for line in lines)
-    assert "2 problem(s)" in result.stderr
+    assert "共 2 个问题" in result.stderr
 
 
 def test_bad_settings_exit_2_with_the_key_named(tmp_path: Path) -> None:
@@ -250,9 +252,9 @@ def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(
     resolved = talentbot("inquiries", "resolve", str(unmatched_id), "--note", "已电话答复", env=env)
     assert resolved.returncode == 0 and "已解决" in resolved.stdout
     again = talentbot("inquiries", "resolve", str(unmatched_id), "--note", "x", env=env)
-    assert again.returncode == 1 and "already resolved" in again.stderr
+    assert again.returncode == 1 and "已经解决" in again.stderr
     missing = talentbot("inquiries", "show", "999", env=env)
-    assert missing.returncode == 1 and "inquiry 999 not found" in missing.stderr
+    assert missing.returncode == 1 and "没有编号为 999 的咨询记录" in missing.stderr
 
     target = tmp_path / "log.xlsx"
     exported = talentbot("inquiries", "export", "--format", "xlsx", "-o", str(target), env=env)
@@ -264,7 +266,7 @@ def test_staff_commands_list_show_assign_resolve_export_stats_purge_and_forget(
     assert "知识库缺口" in talentbot("stats", env=env).stdout
 
     purged = talentbot("db", "purge", "--days", "1", env=env)
-    assert purged.returncode == 0 and "0 条咨询记录" in purged.stdout
+    assert purged.returncode == 0 and "没有需要删除的记录" in purged.stdout
     person = rows[0]["person_key"]
     assert talentbot("forget", person, env=env).returncode == 0
     assert talentbot("inquiries", "list", "--json", env=env).stdout == ""
@@ -275,9 +277,7 @@ def test_an_unreachable_database_is_one_clear_error() -> None:
     env = {"TALENTBOT_DATABASE__URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"}
     result = talentbot("inquiries", "list", env=env)
     assert result.returncode == 1
-    assert (
-        "Cannot open the database postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
-    )
+    assert "无法打开数据库 postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -317,3 +317,92 @@ def test_demands_list_shows_registered_recruitment_needs(tmp_path: Path) -> None
 
     sheet = load_workbook(target)["招聘需求"]
     assert [c.value for c in sheet[2]][2] == "某某科技公司"
+
+
+def _logged_questions(tmp_path: Path) -> tuple[dict[str, str], list[dict[str, object]]]:
+    tmp_path.mkdir(exist_ok=True)
+    env = {"TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}"}
+    chat = talentbot("chat", stdin="人才公寓怎么申请\n公积金怎么提取\n", env=env)
+    assert chat.returncode == 0, chat.stderr
+    listed = talentbot("inquiries", "list", "--json", env=env)
+    return env, [json.loads(line) for line in listed.stdout.splitlines()]
+
+
+def test_assigning_to_an_empty_name_is_refused_and_leaves_the_ticket_alone(
+    tmp_path: Path,
+) -> None:
+    env, rows = _logged_questions(tmp_path)
+    unmatched = str(rows[0]["id"])
+    assert talentbot("inquiries", "assign", unmatched, "王专员", env=env).returncode == 0
+    for blank in ("", "  "):
+        refused = talentbot("inquiries", "assign", unmatched, blank, env=env)
+        assert refused.returncode == 2
+        assert refused.stderr.strip() == texts("zh").t("cli.blank_assignee")
+    listed = talentbot("inquiries", "list", "--json", env=env).stdout.splitlines()
+    assert json.loads(listed[0])["assignee"] == "王专员"
+    answered = talentbot("inquiries", "assign", str(rows[1]["id"]), "王专员", env=env)
+    assert answered.returncode == 1 and "没有跟进工单" in answered.stderr
+
+
+def test_dry_runs_count_what_purge_and_forget_would_delete_and_delete_nothing(
+    tmp_path: Path,
+) -> None:
+    env, rows = _logged_questions(tmp_path)
+    person = str(rows[0]["person_key"])
+    forget_dry = talentbot("forget", person, "--dry-run", env=env)
+    assert forget_dry.returncode == 0, forget_dry.stderr
+    assert "演练" in forget_dry.stdout and "咨询记录 2 条" in forget_dry.stdout
+    assert "咨询人 1 条" in forget_dry.stdout and "工单 1 条" in forget_dry.stdout
+    with sqlite3.connect(tmp_path / "log.sqlite3") as db:
+        db.execute("UPDATE inquiries SET created_at = '2020-01-01 00:00:00.000000'")
+    purge_dry = talentbot("db", "purge", "--days", "30", "--dry-run", env=env)
+    assert purge_dry.returncode == 0, purge_dry.stderr
+    assert "演练" in purge_dry.stdout and "咨询记录 1 条" in purge_dry.stdout, purge_dry.stdout
+    assert len(talentbot("inquiries", "list", "--json", env=env).stdout.splitlines()) == 2
+    purged = talentbot("db", "purge", "--days", "30", env=env)
+    assert purged.returncode == 0 and "已删除 30 天前的 1 条咨询记录" in purged.stdout
+    assert len(talentbot("inquiries", "list", "--json", env=env).stdout.splitlines()) == 1
+    missing = talentbot("forget", "telegram:404", "--dry-run", env=env)
+    assert missing.returncode == 1 and "记录中没有 telegram:404" in missing.stderr
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
+    """Runs talentbot with a pseudo-terminal as stdin, typing ``answer`` at the prompt."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
+    full_env.update(env)
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=full_env,
+        )
+        os.write(controller, answer.encode())
+        output, _ = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return process.returncode, output.decode()
+
+
+def test_forget_on_a_terminal_asks_first_and_yes_skips_the_question(tmp_path: Path) -> None:
+    env, rows = _logged_questions(tmp_path)
+    person = str(rows[0]["person_key"])
+    code, output = _on_a_terminal(["forget", person], env, "n\n")
+    assert code == 1 and "确定删除吗" in output and "已取消" in output, output
+    assert len(talentbot("inquiries", "list", "--json", env=env).stdout.splitlines()) == 2
+    code, output = _on_a_terminal(["forget", person], env, "y\n")
+    assert code == 0 and "已删除" in output, output
+    assert talentbot("inquiries", "list", "--json", env=env).stdout == ""
+    env, rows = _logged_questions(tmp_path / "again")
+    code, output = _on_a_terminal(["forget", str(rows[0]["person_key"]), "--yes"], env, "")
+    assert code == 0 and "确定删除吗" not in output and "已删除" in output, output
+
+
+def test_cli_errors_speak_the_tables_language() -> None:
+    result = talentbot("ask")
+    assert result.returncode == 2
+    assert result.stderr.strip() == texts("zh").t("cli.ask_needs_question")

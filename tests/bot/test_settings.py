@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT, SettingsError, load_settings, unknown_environment
+from tests.bot.test_cli import talentbot
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -148,3 +149,35 @@ def test_limits_have_safe_defaults_and_are_checked(tmp_path: Path) -> None:
     assert (limits.messages_per_minute, limits.burst) == (20, 5)
     with pytest.raises(SettingsError, match=r"limits: .*match_chars must not exceed store_chars"):
         load_settings(write(tmp_path, "limits:\n  match_chars: 5000\n  store_chars: 1000\n"))
+
+
+def test_an_out_of_range_environment_value_is_blamed_on_the_variable_not_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "limits:\n  burst: 5\n  store_chars: 20000\n")
+    monkeypatch.setenv("TALENTBOT_LIMITS__BURST", "0")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        "environment TALENTBOT_LIMITS__BURST: limits.burst: Input should be greater than or equal to 1"
+    )
+
+
+def test_the_command_line_exits_2_on_an_unknown_time_zone_and_warns_of_a_misspelt_section() -> None:
+    bad = talentbot("kb", "export", env={"TALENTBOT_STAFF__TIMEZONE": "Mars/Base"})
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "TALENTBOT_STAFF__TIMEZONE: staff.timezone" in bad.stderr and "Mars/Base" in bad.stderr
+    typo = talentbot("kb", "export", env={"TALENTBOT_MATCHINGG__X": "1"})
+    assert typo.returncode == 0
+    assert "TALENTBOT_MATCHINGG__X" in typo.stderr
+
+
+def test_the_telegram_contract_settings_have_their_defaults_and_bounds(tmp_path: Path) -> None:
+    telegram = load_settings(write(tmp_path, "{}\n")).telegram
+    assert (telegram.max_messages_per_second, telegram.max_group_messages_per_minute) == (30, 20)
+    assert (telegram.send_retries, telegram.max_webhook_body_bytes) == (3, 1_048_576)
+    bad = "telegram:\n  max_messages_per_second: 0\n  send_retries: -1\n"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(write(tmp_path, bad))
+    assert ":2: telegram.max_messages_per_second:" in str(caught.value)
+    assert ":3: telegram.send_retries:" in str(caught.value)

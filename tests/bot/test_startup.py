@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.logs import RedactingFormatter, redact
 from bot.settings import PROJECT_ROOT
+from bot.texts import texts
 from tests.fakegram.server import FakeTelegram
 
 SECRET = "987654:SECRET-never-to-be-printed"
@@ -97,3 +98,15 @@ def test_the_secret_part_of_a_token_alone_is_redacted_too() -> None:
     assert redact("url=/bot987654%3ASECRET-never-to-be-printed/getMe", [SECRET]) == (
         "url=/bot987654%3A***/getMe"
     )
+
+
+async def test_webhook_mode_without_its_secret_is_one_line_exit_2(tmp_path: Path) -> None:
+    code, output = await run_cli(
+        {
+            "TALENTBOT_TELEGRAM__TOKEN": SECRET,
+            "TALENTBOT_TELEGRAM__WEBHOOK_URL": "https://bot.example.org/telegram",
+        },
+        tmp_path,
+    )
+    assert code == 2, output
+    assert _meaningful(output) == [texts("zh").t("cli.webhook_needs")]
