@@ -1,17 +1,20 @@
 # Two commands set everything up on a fresh machine:
 #   make run    - the bot on Telegram when TALENTBOT_TELEGRAM__TOKEN is set, else the console chat
-#   make test   - the whole test suite (what .ci/run runs)
+#   make test   - bandit on the code, then the whole test suite (what .ci/run runs)
+#   make audit  - bandit and pip-audit on requirements.lock (needs a vulnerability service)
+#   make lock   - re-resolve requirements.lock from pyproject.toml (after changing dependencies)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test postgres lint eval bench clean
+.PHONY: run chat test postgres lint audit lock eval bench clean
 
-$(STAMP): pyproject.toml
+# The exact, hash-checked versions of requirements.lock, then the project itself on top.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -21,7 +24,16 @@ chat: $(STAMP)
 	$(BIN)/talentbot chat
 
 test: $(STAMP) postgres
+	$(BIN)/bandit -q -c pyproject.toml -r bot handlers knowledge
 	$(BIN)/python -m pytest -q
+
+# bandit, then pip-audit on the lock; exit 3 when no vulnerability service answers (docs/security.md).
+audit: $(STAMP)
+	BIN=$(BIN) bash scripts/audit.sh
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --generate-hashes --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 # The tests run a throwaway PostgreSQL server; this installs Debian's package when missing.
 postgres:
