@@ -50,18 +50,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+CONNECT_TIMEOUT = 5
+"""Seconds to wait for a PostgreSQL connection before the database counts as away."""
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> AsyncEngine:
-    """An async engine; SQLite files get WAL, foreign keys and their folder created."""
+    """An async engine; SQLite files get WAL, foreign keys and their folder created.
+
+    Statement parameters never appear in SQL errors or echo (``hide_parameters``): they hold
+    people's names, phone numbers and questions, and errors are logged.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT}
+        if parsed.get_backend_name() == "postgresql"
+        else {},
     )
 
 

@@ -49,10 +49,20 @@ __all__ = [
     "open_ticket",
     "purge_resolved",
     "resolve_ticket",
+    "storable_id",
     "touch_person",
 ]
 
 OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
+
+
+MAX_ID = 2**31 - 1
+"""The largest id an ``integer`` column holds on PostgreSQL."""
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` can be an id at all; a forged larger one simply finds nothing."""
+    return 1 <= value <= MAX_ID
 
 
 class InquiryNotFound(LookupError):
@@ -285,6 +295,7 @@ async def open_ticket(
         "author_name": author_name,
         "recipient": "staff",
     }
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     await session.execute(_NEW_MESSAGE, {**message, "text": text, "now": now})
     if inquiry_id is not None:
         await session.execute(_LINK_INQUIRY, {"inquiry": inquiry_id, "ticket": ticket_id})
@@ -308,7 +319,7 @@ async def add_feedback(
     Raises:
         FeedbackExists: the inquiry was rated already (a second tap on the same button).
     """
-    inquiry = await session.get(Inquiry, inquiry_id)
+    inquiry = await session.get(Inquiry, inquiry_id) if storable_id(inquiry_id) else None
     if inquiry is None:
         raise InquiryNotFound(f"inquiry {inquiry_id} not found")
     rated = await session.scalar(
@@ -340,7 +351,7 @@ async def add_feedback(
 
 
 async def _ticket_for(session: AsyncSession, inquiry_id: int) -> Ticket:
-    inquiry = await session.get(Inquiry, inquiry_id)
+    inquiry = await session.get(Inquiry, inquiry_id) if storable_id(inquiry_id) else None
     if inquiry is None:
         raise InquiryNotFound(f"inquiry {inquiry_id} not found")
     if inquiry.ticket_id is None:
@@ -390,9 +401,10 @@ async def add_staff_reply(
 ) -> Ticket:
     """Records a specialist's reply; the first one sets the first-response time."""
     now = now or utcnow()
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await session.get(Ticket, ticket_id) if storable_id(ticket_id) else None
     if ticket is None:
         raise InquiryNotFound(f"ticket {ticket_id} not found")
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     session.add(
         TicketMessage(
             ticket_id=ticket_id,
@@ -579,6 +591,8 @@ class InquiryView:
 
 async def get_inquiry(session: AsyncSession, inquiry_id: int) -> InquiryView:
     """One inquiry with its feedback, ticket and ticket messages."""
+    if not storable_id(inquiry_id):
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
     row = (await session.execute(_rows_query().where(Inquiry.id == inquiry_id))).one_or_none()
     if row is None:
         raise InquiryNotFound(f"inquiry {inquiry_id} not found")

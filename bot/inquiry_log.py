@@ -3,17 +3,31 @@
 Wraps the storage functions of ``bot.inquiries`` in one transaction per call, and implements
 the core's ``InquiryRecorder``: the inquiry (and any ticket it opens) is committed before the
 reply is returned to the channel that will send it.
+
+When the database is away (PostgreSQL stopped, SQLite locked or read-only) an inquiry that
+cannot be committed is kept in a durable local spool (``bot.spool``) instead, and the person
+still gets their answer; the writer replays the spool into the database, in order and without
+duplicates, as soon as it is back (retrying with backoff, and at start-up). Only when the
+spool cannot be written either does ``record`` fail, so nothing claims a record not made.
+
+Texts are stored safely whatever they hold: NUL characters (which PostgreSQL text cannot
+hold) become U+FFFD and texts longer than ``store_chars`` are cut to it. Ids from outside
+(callback data, commands) beyond PostgreSQL's ``integer`` simply find nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import inquiries
@@ -21,10 +35,23 @@ from bot.assistant import Person, Recorded, Reply
 from bot.db import create_engine, session_factory, upgrade
 from bot.models import Base, Inquiry, TicketReason, utcnow
 from bot.models import Person as PersonRow
+from bot.spool import Spool, default_spool_path
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 
-__all__ = ["InquiryLog", "NotYours", "Profile"]
+__all__ = ["InquiryLog", "NotYours", "Profile", "database_unavailable"]
+
+logger = logging.getLogger(__name__)
+
+STORE_CHARS = 20_000
+"""Default of ``limits.store_chars``: longer texts are stored cut to this many characters."""
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is away (not that this record is bad)."""
+    if isinstance(error, DBAPIError):
+        return not isinstance(error, IntegrityError | DataError | ProgrammingError)
+    return isinstance(error, OSError | TimeoutError)
 
 
 class NotYours(PermissionError):
@@ -46,8 +73,8 @@ _UNSCORED = (Outcome.SMALLTALK, Outcome.UNCLEAR, Outcome.HANDOVER)
 _ANSWERING = (Outcome.ANSWERED.value, Outcome.MULTI.value)
 
 MAX_BATCH = 200
-_INQUIRIES = Base.metadata.tables["inquiries"]
 """At most this many inquiries share one transaction."""
+_INQUIRIES = Base.metadata.tables["inquiries"]
 
 
 @dataclass(frozen=True)
@@ -79,21 +106,73 @@ async def _redelivered(connection: AsyncConnection, inquiry_id: int) -> Recorded
 
 
 class InquiryLog:
-    """The database behind the bot; build with ``InquiryLog.open(url)``."""
+    """The database behind the bot; build with ``InquiryLog.open(url)``.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Args:
+        engine: the database.
+        spool: where inquiries go while the database is away (default: next to the database).
+        store_chars: longer texts are stored cut to this many characters.
+        retry_max_seconds: the longest wait between two attempts to replay the spool.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        spool: Spool | None = None,
+        store_chars: int = STORE_CHARS,
+        retry_max_seconds: float = 30.0,
+    ) -> None:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+        self.spool = spool if spool is not None else Spool(default_spool_path(str(engine.url)))
+        self.store_chars = store_chars
+        self.retry_max_seconds = retry_max_seconds
+        self._retry_delay = 0.0
+        self._retry_at = 0.0
+        self._spooled = len(self.spool)
         self._queue: asyncio.Queue[_Pending | None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> InquiryLog:
-        """Connects and (by default) upgrades the schema to the newest revision."""
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        echo: bool = False,
+        spool_path: Path | None = None,
+        store_chars: int = STORE_CHARS,
+        retry_max_seconds: float = 30.0,
+    ) -> InquiryLog:
+        """Connects, (by default) upgrades the schema, and replays what an outage spooled."""
         engine = create_engine(url, echo=echo)
         if migrate:
             await upgrade(engine)
-        return cls(engine)
+        log = cls(
+            engine,
+            spool=Spool(spool_path) if spool_path is not None else None,
+            store_chars=store_chars,
+            retry_max_seconds=retry_max_seconds,
+        )
+        if log.spooled:
+            await log.replay()
+            if log.spooled:
+                log._ensure_writer()  # keeps retrying in the background
+        return log
+
+    @property
+    def spooled(self) -> int:
+        """How many inquiries wait in the spool for the database."""
+        return self._spooled
+
+    def _ensure_writer(self) -> asyncio.Queue[_Pending | None]:
+        if self._writer is None or self._writer.done() or self._queue is None:
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.create_task(
+                self._write_batches(self._queue), name="inquiry-log-writer"
+            )
+        return self._queue
 
     async def close(self) -> None:
         """Finishes the records in hand, then releases the connection pool."""
@@ -133,26 +212,39 @@ class InquiryLog:
         """
         pending = _Pending(
             person,
-            text,
+            self.storable(text),
             reply,
             channel,
             chat_id,
             update_id,
             asyncio.get_running_loop().create_future(),
         )
-        if self._writer is None or self._writer.done():
-            self._queue = asyncio.Queue()
-            self._writer = asyncio.create_task(
-                self._write_batches(self._queue), name="inquiry-log-writer"
-            )
-        assert self._queue is not None
-        self._queue.put_nowait(pending)
+        self._ensure_writer().put_nowait(pending)
         return await pending.done
 
+    def storable(self, text: str) -> str:
+        """``text`` as it can be stored: NUL characters as U+FFFD, at most ``store_chars`` long."""
+        text = text.replace("\x00", "\ufffd")
+        return text[: self.store_chars]
+
     async def _write_batches(self, queue: asyncio.Queue[_Pending | None]) -> None:
-        """The single writer: takes everything waiting, commits it in one transaction."""
+        """The single writer: takes everything waiting, commits it in one transaction.
+
+        While the spool holds inquiries it also replays them, with backoff between attempts;
+        a new batch waits behind the spool (it is spooled too) so the order is kept.
+        """
         while True:
-            first = await queue.get()
+            if self._spooled and queue.empty():
+                wait = self._retry_at - time.monotonic()
+                if wait <= 0:
+                    await self.replay()
+                    continue
+                try:
+                    first = await asyncio.wait_for(queue.get(), wait)
+                except TimeoutError:
+                    continue
+            else:
+                first = await queue.get()
             if first is None:
                 return
             batch = [first]
@@ -163,9 +255,144 @@ class InquiryLog:
                     stop = True
                     break
                 batch.append(item)
-            await self._commit(batch)
+            if self._spooled and time.monotonic() >= self._retry_at:
+                await self.replay()
+            if self._spooled:
+                self._spool_batch(batch, None)  # behind what waits already, to keep the order
+            else:
+                await self._commit(batch)
             if stop:
                 return
+
+    def _spool_record(self, pending: _Pending) -> dict[str, Any]:
+        reason = self._follow_up_reason(pending)
+        return {
+            "person": self._person_fields(pending.person),
+            "inquiry": self._inquiry_values(pending),
+            "created_at": utcnow().isoformat(),
+            "follow_up": reason.value if reason is not None else None,
+            "author_name": pending.person.display_name,
+        }
+
+    def _spool_batch(self, batch: list[_Pending], error: BaseException | None) -> None:
+        """Keeps the batch in the spool; if even that fails, its callers get the error."""
+        try:
+            self.spool.append([self._spool_record(p) for p in batch])
+        except OSError as spool_error:
+            logger.error(
+                "database unavailable and spool %s not writable (%s); %d inquiries not stored",
+                self.spool.path,
+                type(spool_error).__name__,
+                len(batch),
+            )
+            for pending in batch:
+                self._settle(pending, error=error or spool_error)
+            return
+        if not self._spooled or error is not None:
+            logger.warning(
+                "database unavailable (%s); inquiries kept in %s until it is back",
+                type(error).__name__ if error is not None else "still retrying",
+                self.spool.path,
+            )
+        if error is not None:
+            self._failed()
+        self._spooled += len(batch)
+        for pending in batch:
+            self._settle(pending, result=Recorded(None))
+
+    def _failed(self) -> None:
+        """Backs off: the next replay waits twice as long as the last, up to the maximum."""
+        self._retry_delay = min(max(0.5, self._retry_delay * 2), self.retry_max_seconds)
+        self._retry_at = time.monotonic() + self._retry_delay
+
+    async def replay(self) -> int:
+        """Writes what the spool holds into the database, oldest first; returns how many.
+
+        Stops (and backs off) at the first sign that the database is still away. A record the
+        database refuses for itself is moved to ``<spool>.rejected`` and logged, so it cannot
+        hold back the rest.
+        """
+        done = 0
+        while True:
+            chunk = self.spool.take(MAX_BATCH)
+            if not chunk:
+                break
+            try:
+                await self._replay_chunk(chunk)
+            except Exception as error:  # noqa: BLE001 - classified: away, or one bad record
+                if database_unavailable(error):
+                    self._failed()
+                    return done
+                if len(chunk) > 1:
+                    for record in chunk:
+                        try:
+                            await self._replay_chunk([record])
+                        except Exception as single:  # noqa: BLE001 - see above
+                            if database_unavailable(single):
+                                self._failed()
+                                return done
+                            self._reject(record, single)
+                        done += 1
+                    self._spooled = len(self.spool)
+                    continue
+                self._reject(chunk[0], error)
+                done += 1
+                self._spooled = len(self.spool)
+                continue
+            self.spool.drop({record["spool_id"] for record in chunk})
+            done += len(chunk)
+            self._spooled = len(self.spool)
+        self._spooled = 0
+        if done:
+            logger.info("replayed %d spooled inquiries into the database", done)
+        self._retry_delay = 0.0
+        self._retry_at = 0.0
+        return done
+
+    def _reject(self, record: dict[str, Any], error: BaseException) -> None:
+        logger.error(
+            "spooled inquiry %s refused by the database (%s); moved to %s.rejected",
+            record.get("spool_id"),
+            type(error).__name__,
+            self.spool.path,
+        )
+        Spool(self.spool.path.with_name(self.spool.path.name + ".rejected")).append([record])
+        self.spool.drop({record["spool_id"]})
+
+    async def _replay_chunk(self, chunk: list[dict[str, Any]]) -> None:
+        """One transaction for the chunk; an inquiry already stored is not stored again."""
+        async with self.engine.begin() as connection:
+            for record in chunk:
+                created = datetime.fromisoformat(record["created_at"])
+                values = dict(record["inquiry"])
+                person_id = await inquiries.touch_person(
+                    connection, **record["person"], now=created
+                )
+                if values.get("update_id") is None:
+                    existing = await connection.scalar(
+                        select(Inquiry.id)
+                        .where(
+                            Inquiry.person_id == person_id,
+                            Inquiry.created_at == created,
+                            Inquiry.text == values["text"],
+                        )
+                        .limit(1)
+                    )
+                    if existing is not None:
+                        continue
+                inquiry_id, new = await inquiries.log_inquiry(
+                    connection, person_id=person_id, now=created, **values
+                )
+                if new and record.get("follow_up"):
+                    await inquiries.open_ticket(
+                        connection,
+                        person_id=person_id,
+                        reason=TicketReason(record["follow_up"]),
+                        text=values["text"],
+                        inquiry_id=inquiry_id,
+                        author_name=record.get("author_name", ""),
+                        now=created,
+                    )
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
@@ -181,7 +408,10 @@ class InquiryLog:
                 else:
                     # One look-up and one multi-row insert for the whole batch, not a round trip per row.
                     results = await self._write_many(connection, batch, ids)
-        except Exception:  # noqa: BLE001 - retried one by one, so one bad record fails alone
+        except Exception as error:  # noqa: BLE001 - retried one by one, so one bad record fails alone
+            if database_unavailable(error):
+                self._spool_batch(batch, error)
+                return
             if len(batch) == 1:
                 self._settle(batch[0], error=sys.exc_info()[1])
                 return
@@ -228,16 +458,24 @@ class InquiryLog:
             "update_id": pending.update_id,
         }
 
+    @staticmethod
+    def _follow_up_reason(pending: _Pending) -> TicketReason | None:
+        if not pending.reply.needs_follow_up:
+            return None
+        if pending.reply.outcome is Outcome.HANDOVER:
+            return TicketReason.HUMAN_REQUEST
+        return TicketReason.UNMATCHED
+
     async def _follow_up(
         self, connection: AsyncConnection, pending: _Pending, person_id: int, inquiry_id: int
     ) -> int | None:
-        if not pending.reply.needs_follow_up:
+        reason = self._follow_up_reason(pending)
+        if reason is None:
             return None
-        handover = pending.reply.outcome is Outcome.HANDOVER
         return await inquiries.open_ticket(
             connection,
             person_id=person_id,
-            reason=TicketReason.HUMAN_REQUEST if handover else TicketReason.UNMATCHED,
+            reason=reason,
             text=pending.text,
             inquiry_id=inquiry_id,
             author_name=pending.person.display_name,
@@ -312,6 +550,8 @@ class InquiryLog:
 
     async def mark_replied(self, inquiry_id: int) -> None:
         """Notes that the reply to this inquiry went out (so a redelivery is not answered again)."""
+        if not inquiries.storable_id(inquiry_id):
+            return
         async with self.engine.begin() as connection:
             await connection.execute(
                 update(Inquiry).where(Inquiry.id == inquiry_id).values(replied_at=utcnow())
@@ -321,6 +561,8 @@ class InquiryLog:
         self, session: AsyncSession, inquiry_id: int, person_key: str | None
     ) -> Inquiry:
         """The inquiry, if it exists and (when ``person_key`` is given) belongs to that person."""
+        if not inquiries.storable_id(inquiry_id):
+            raise inquiries.InquiryNotFound(f"inquiry {inquiry_id} not found")
         inquiry = await session.get(Inquiry, inquiry_id)
         if inquiry is None:
             raise inquiries.InquiryNotFound(f"inquiry {inquiry_id} not found")
@@ -347,7 +589,10 @@ class InquiryLog:
         async with self.sessions.begin() as session:
             await self._owned_inquiry(session, inquiry_id, person_key)
             return await inquiries.add_feedback(
-                session, inquiry_id=inquiry_id, helpful=helpful, comment=comment
+                session,
+                inquiry_id=inquiry_id,
+                helpful=helpful,
+                comment=self.storable(comment) if comment is not None else None,
             )
 
     async def request_human(
@@ -358,6 +603,7 @@ class InquiryLog:
             if inquiry_id is not None:
                 inquiry = await self._owned_inquiry(session, inquiry_id, person.key)
                 text = text or inquiry.text
+            text = self.storable(text)
             person_id = await self._person_id(session, person)
             return await inquiries.open_ticket(
                 session,
@@ -402,7 +648,17 @@ class InquiryLog:
 
         The dialogue state is the newest answered inquiry, so it is in the database, is gone
         after ``forget`` and needs no table of its own; the conversation core expires it.
+        While the database is away there is none (the question is answered on its own).
         """
+        try:
+            return await self._last_entry(person_key)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning("database unavailable (%s); no dialogue state", type(error).__name__)
+            return None
+
+    async def _last_entry(self, person_key: str) -> tuple[str, datetime] | None:
         async with self.sessions() as session:
             row = (
                 await session.execute(
@@ -422,7 +678,19 @@ class InquiryLog:
         return row.entry_id, row.created_at
 
     async def profile(self, person_key: str) -> Profile | None:
-        """What we remember about a person (role, phone), or ``None`` for someone new."""
+        """What we remember about a person (role, phone), or ``None`` for someone new.
+
+        While the database is away: ``None`` too, so the person is still answered.
+        """
+        try:
+            return await self._profile(person_key)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning("database unavailable (%s); no profile", type(error).__name__)
+            return None
+
+    async def _profile(self, person_key: str) -> Profile | None:
         async with self.sessions() as session:
             row = (
                 await session.execute(

@@ -48,8 +48,13 @@ class Services:
     async def open(self) -> None:
         """Opens the inquiry log (upgrading its schema); call inside the event loop."""
         if self._log is None:
+            database = self.settings.database
             self._log = await InquiryLog.open(
-                self.settings.database.url, echo=self.settings.database.echo
+                database.url,
+                echo=database.echo,
+                # where inquiries wait while the database is away; default: next to it
+                spool_path=getattr(database, "spool_path", None),
+                store_chars=self.settings.limits.store_chars,
             )
 
     async def close(self) -> None:

@@ -256,24 +256,46 @@ class ThrowawayPostgres:
                 f"initdb failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
             )
 
+    def pause(self) -> None:
+        """Stop the server but keep its data: the database going away in the middle of a run."""
+        if not self._running:
+            raise PostgresError("the server is not running")
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", "30")
+        self._running = False
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port, with its data."""
+        if self._running or self._directory is None:
+            raise PostgresError("the server is not paused")
+        result = self._pg_ctl_start()
+        if result.returncode != 0:
+            raise PostgresError(
+                f"PostgreSQL failed to restart on {HOST}:{self._port}: {result.stderr}\n"
+                f"--- last lines of {self.log_file} ---\n{_tail(self.log_file)}"
+            )
+        self._running = True
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        settings = {
+            "listen_addresses": HOST,
+            "port": str(self._port),
+            "unix_socket_directories": str(self.directory),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        options = " ".join(f"-c {key}={shlex.quote(value)}" for key, value in settings.items())
+        return self._run(
+            "pg_ctl",
+            *("start", "-D", str(self.data_dir), "-l", str(self.log_file)),
+            *("-w", "-t", str(START_TIMEOUT_S), "-o", options),
+        )
+
     def _start_server(self) -> None:
         """Start the server at a free port; retry if another process takes the port."""
         for attempt in range(3):
             self._port = _free_port()
-            settings = {
-                "listen_addresses": HOST,
-                "port": str(self._port),
-                "unix_socket_directories": str(self.directory),
-                "fsync": "off",
-                "synchronous_commit": "off",
-                "full_page_writes": "off",
-            }
-            options = " ".join(f"-c {key}={shlex.quote(value)}" for key, value in settings.items())
-            result = self._run(
-                "pg_ctl",
-                *("start", "-D", str(self.data_dir), "-l", str(self.log_file)),
-                *("-w", "-t", str(START_TIMEOUT_S), "-o", options),
-            )
+            result = self._pg_ctl_start()
             if result.returncode == 0:
                 self._running = True
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot import inquiries
@@ -261,3 +262,42 @@ async def test_nul_bytes_and_huge_texts_are_stored_safely_and_matched_on_their_s
     assert stored_nul is not None and stored_nul.text == "人才公寓\ufffd怎么申请"
     assert stored_huge is not None and len(stored_huge.text) == 20_000
     assert stored_huge.text.startswith("人才公寓怎么申请") and stored_huge.text.endswith("…")
+
+
+async def test_the_log_itself_stores_nul_bytes_safely_and_cuts_texts_at_the_storage_cap(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    """Also when a caller passes the raw text (defence behind the conversation core)."""
+    reply = await Assistant(knowledge, None).ask(ALICE, "人才公寓怎么申请", channel="telegram")
+    raw = "人才公寓\x00怎么申请" + "啊" * 30_000
+    recorded = await inquiry_log.record(
+        ALICE, raw, reply, channel="telegram", chat_id="1001", update_id=901
+    )
+    ticket = await inquiry_log.request_human(BOB, "找\x00人工" + "呀" * 30_000)
+    async with inquiry_log.sessions() as session:
+        stored = await session.get(Inquiry, recorded.inquiry_id)
+        message = await session.scalar(
+            select(TicketMessage.text).where(TicketMessage.ticket_id == ticket)
+        )
+    assert stored is not None and stored.text.startswith("人才公寓\ufffd怎么申请")
+    assert len(stored.text) == inquiry_log.store_chars == 20_000
+    assert message is not None and message.startswith("找\ufffd人工") and len(message) == 20_000
+
+
+async def test_forged_ids_beyond_the_integer_range_simply_find_nothing(
+    inquiry_log: InquiryLog,
+) -> None:
+    forged = 999_999_999_999
+    with pytest.raises(inquiries.InquiryNotFound):
+        await inquiry_log.feedback(forged, helpful=True, person_key=ALICE.key)
+    with pytest.raises(inquiries.InquiryNotFound):
+        await inquiry_log.request_human(ALICE, "", inquiry_id=forged)
+    await inquiry_log.mark_replied(forged)
+    await inquiry_log.mark_replied(-forged)
+    async with inquiry_log.sessions.begin() as session:
+        with pytest.raises(inquiries.InquiryNotFound):
+            await inquiries.get_inquiry(session, forged)
+        with pytest.raises(inquiries.InquiryNotFound):
+            await inquiries.assign_ticket(session, inquiry_id=forged, staff="王")
+        with pytest.raises(inquiries.InquiryNotFound):
+            await inquiries.add_staff_reply(session, ticket_id=forged, staff="王", text="x")
