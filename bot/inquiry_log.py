@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from bot import inquiries
 from bot.assistant import Person, Recorded, Reply
 from bot.db import create_engine, session_factory, upgrade
-from bot.models import Base, Inquiry, TicketReason, utcnow
+from bot.models import Base, Inquiry, Ticket, TicketLink, TicketReason, utcnow
 from bot.models import Person as PersonRow
 from bot.spool import Spool, default_spool_path
 from knowledge.matcher import Outcome
@@ -745,6 +745,20 @@ class InquiryLog:
                 summary=summary,
             )
             return demand.id, demand.ticket_id
+
+    async def staff_messages_of(self, person_key: str) -> list[tuple[int, int]]:
+        """(chat id, message id) of every staff-group message the bot posted about the person.
+
+        ``/forget`` redacts them in Telegram before the records that point to them are gone.
+        """
+        query = (
+            select(TicketLink.chat_id, TicketLink.message_id)
+            .join(Ticket, Ticket.id == TicketLink.ticket_id)
+            .join(PersonRow, PersonRow.id == Ticket.person_id)
+            .where(PersonRow.key == person_key)
+        )
+        async with self.sessions() as session:
+            return [(int(c), int(m)) for c, m in (await session.execute(query)).all()]
 
     async def forget(self, person_key: str) -> bool:
         """Deletes everything stored about the person; False if nothing was stored."""

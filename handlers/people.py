@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import callbacks, views
@@ -344,8 +344,36 @@ class PeopleHandlers:
         if not confirmed:
             await edit_view(message, views.plain(t.t("forget.cancelled")))
             return
+        posted = await self.services.log.staff_messages_of(person.key)
         removed = await self.services.log.forget(person.key)
-        await edit_view(message, views.plain(t.t("forget.done" if removed else "forget.nothing")))
+        if not removed:
+            await edit_view(message, views.plain(t.t("forget.nothing")))
+            return
+        failed = await self._redact_staff_messages(update, posted)
+        done = t.t("forget.done")
+        if posted:
+            done += "\n" + t.t("forget.redacted", count=len(posted) - failed)
+        if failed:
+            done += "\n" + t.t("forget.not_redacted", count=failed)
+        await edit_view(message, views.plain(done))
+
+    async def _redact_staff_messages(self, update: Update, posted: list[tuple[int, int]]) -> int:
+        """Overwrites the staff-group cards and relays about a forgotten person; the failures."""
+        bot = update.get_bot()
+        note = texts("zh").t("forget.redacted_card")
+        failed = 0
+        for chat_id, message_id in posted:
+            try:
+                await bot.edit_message_text(note, chat_id=chat_id, message_id=message_id)
+            except TelegramError as exc:
+                if "not modified" in str(exc).lower():
+                    continue
+                try:
+                    await bot.delete_message(chat_id, message_id)
+                except TelegramError:
+                    failed += 1
+                    logger.warning("could not redact staff message %s:%s", chat_id, message_id)
+        return failed
 
     async def _rate(
         self, update: Update, person: Person, t: Texts, ticket: int, rating: int, message: Message

@@ -255,3 +255,25 @@ async def test_two_quick_taps_on_helpful_store_one_rating_and_both_get_a_polite_
     assert texts == ["谢谢您的反馈！", "您已经评价过这条回答了，谢谢！"]
     async with running.services.log.sessions() as session:
         assert len((await session.scalars(select(Feedback))).all()) == 1
+
+
+async def test_forget_blanks_the_persons_cards_and_relays_in_the_staff_group(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    async with bot_with_group(tmp_path, knowledge) as (fake, group, _):
+        alice = fake.user(940, "Alice")
+        await fake.send_text(alice, "火星上的签证怎么办理，我电话13800000000")
+        await fake.wait_for_bot_message(group, "工单 #1", timeout=15)
+        await fake.send_text(alice, "补充一句：我住在某某小区")
+        await fake.wait_for_bot_message(group, "某某小区", timeout=15)
+        await fake.send_text(alice, "/forget")
+        confirm = await fake.wait_for_bot_message(alice, "确定要删除")
+        await fake.tap(alice, confirm, "确认删除")
+        await fake.wait_until(
+            lambda: "已删除您的全部记录" in fake.last_bot_message(alice)["text"],
+            timeout=15,
+            what="the confirmation edited into the result",
+        )
+        assert "2 条工单消息已抹去" in fake.last_bot_message(alice)["text"]
+        shown = " ".join(m["text"] for m in fake.bot_messages(group))
+        assert "13800000000" not in shown and "某某小区" not in shown and "火星" not in shown
