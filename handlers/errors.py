@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.services import Services
@@ -33,6 +33,11 @@ class ErrorHandler:
             logger.warning("person %s blocked the bot; not retrying", key)
             if key is not None:
                 await self.services.log.mark_blocked(key)
+            return
+        if isinstance(error, TimedOut):
+            # Telegram was slow to confirm a send it may well have stored: a second message
+            # ("something went wrong") would be wrong as often as right, so say nothing more.
+            logger.warning("a send for update %s timed out; it may have arrived", update.update_id)
             return
         logger.error(
             "error while handling update %s from %s", update.update_id, key, exc_info=error

@@ -67,6 +67,7 @@ async def test_send_faults_are_retried_and_a_slow_send_is_not_sent_twice(
     await asyncio.sleep(2)
     assert len(answers(fake, alice)) == 1
     assert len(answers(fake, bob)) == 1, "a timed-out send must not be sent again"
+    assert len(fake.bot_messages(bob)) == 1, "and no error message after an answer that arrived"
 
 
 async def test_telegram_refusals_are_never_retried() -> None:
