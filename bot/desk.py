@@ -249,12 +249,15 @@ class StaffDesk:
         return ticket
 
     async def end_by_person(self, ticket_id: int, person_key: str) -> TicketCard:
-        """The person tapped 结束咨询: the ticket is resolved on their word."""
+        """The person tapped 结束咨询: the ticket is resolved on their word.
+
+        A stale tap (the ticket was resolved meanwhile) raises ``DeskError``: nothing changes
+        and the staff group is not told the person ended a conversation already closed.
+        """
         async with self.log.sessions.begin() as session:
             ticket = await self._owned(session, ticket_id, person_key)
-            if ticket.status != TicketStatus.RESOLVED.value:
-                note = texts("zh").t("cli.ended_note")
-                inquiries.close(ticket, note=note, staff=None, now=utcnow(), by_staff=False)
+            note = texts("zh").t("cli.ended_note")
+            inquiries.close(ticket, note=note, staff=None, now=utcnow(), by_staff=False)
             await session.flush()
             return await self._card(session, ticket)
 

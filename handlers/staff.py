@@ -135,7 +135,7 @@ class StaffHandlers:
         """Non-staff: the unknown-command reply, and a note in the log."""
         user = update.effective_user
         logger.warning(
-            "refused staff action from user %s: %r", user.id if user else None, _what(update)
+            "refused staff action from user %s: %s", user.id if user else None, _what(update)
         )
         if update.callback_query is not None:
             await update.callback_query.answer(texts_for(user).t("unknown_command"))
@@ -454,7 +454,19 @@ class StaffHandlers:
 
 
 def _what(update: Update) -> str:
+    """What was attempted, for the log: the button's data or the command word and the chat.
+
+    The rest of a message (a ``/reply`` carries an answer meant for a person) is logged only
+    when debug logging is on: logs carry ids, not message text.
+    """
     if update.callback_query is not None:
-        return f"button {update.callback_query.data!r}"
+        return f"button {(update.callback_query.data or '')[:64]!r}"
     message = update.effective_message
-    return f"message {message.text!r}" if message is not None else "update"
+    if message is None:
+        return "update"
+    text = message.text or ""
+    if logger.isEnabledFor(logging.DEBUG):
+        return f"message {text!r} in chat {message.chat_id}"
+    words = text.split(maxsplit=1)
+    word = words[0][:40] if words and words[0].startswith("/") else "a message"
+    return f"{word} in chat {message.chat_id}"

@@ -11,9 +11,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot import callbacks
+from bot.models import Ticket
 from bot.settings import load_settings
+from bot.texts import texts
 from tests.e2e.test_staff import STAFF_CHAT, Desk, counts, desk  # noqa: F401 - the fixture
 from tests.fakegram import FakeChat, FakeUser
 
@@ -138,3 +141,35 @@ async def test_forged_button_numbers_are_refused_before_the_database(
     assert await counts(d) == before
     last = d.fake.callback_answers[-1]
     assert "已记录" not in str(last.get("text")), "never claim a record that was not made"
+
+
+async def test_stale_taps_on_a_resolved_ticket_and_another_persons_rating_change_nothing(
+    desk: Desk,  # noqa: F811 - the imported fixture
+) -> None:
+    d = desk
+    await a_ticket(d)
+    card = d.fake.last_bot_message(d.group)
+    await d.fake.send_text(d.wang, "/resolve 1 已处理", chat=d.group)
+    prompt = await d.fake.wait_for_bot_message(d.alice, "请为本次服务打分", timeout=10)
+    await d.fake.wait_for_bot_message(d.group, "工单 #1 已解决", timeout=10)
+    before = (await counts(d), await d.services.desk.card(1))
+    group_messages = len(d.fake.bot_messages(d.group))
+    await d.fake.tap_raw(d.wang, card, "st:take:1")
+    await d.fake.tap_raw(d.wang, card, "st:resolve:1")
+    await d.fake.wait_until(
+        lambda: sum("或它已经解决" in m["text"] for m in d.fake.bot_messages(d.group)) == 2,
+        what="both staff taps told the ticket is resolved",
+    )
+    taps = len(d.fake.callback_answers)
+    await d.fake.tap_raw(d.alice, prompt, "end:1")  # 结束咨询, after the specialist resolved it
+    await d.fake.tap_raw(d.bob, prompt, "rt:1:1")  # someone else's ticket
+    await d.fake.wait_until(lambda: len(d.fake.callback_answers) >= taps + 2, what="answers")
+    expired = [texts("zh").t("error.expired"), texts("en").t("error.expired")]
+    assert [a.get("text") for a in d.fake.callback_answers[taps:]] == expired
+    await settle()
+    assert (await counts(d), await d.services.desk.card(1)) == before
+    new = [m["text"] for m in d.fake.bot_messages(d.group)[group_messages:]]
+    assert not any("提问人已结束咨询" in text for text in new), new
+    assert sum("请为本次服务打分" in m["text"] for m in d.fake.bot_messages(d.alice)) == 1
+    async with d.services.log.sessions() as session:
+        assert await session.scalar(select(Ticket.rating).where(Ticket.id == 1)) is None
