@@ -226,13 +226,15 @@ async def test_a_flooding_person_gets_one_notice_and_others_are_still_answered(
     )
     await asyncio.sleep(1)
     texts = [m["text"] for m in fake.bot_messages(flood)]
-    assert len(answers(fake, flood)) == 5, "the burst is answered, nothing after it"
+    answered = len(answers(fake, flood))
+    # The burst of 5, plus at most a refill or two (one every 3 s) on a slow machine.
+    assert 5 <= answered <= 7, answered
     assert sum("发送得有点快" in t for t in texts) == 1
     async with running.services.log.sessions() as session:
         rows = (await session.scalars(select(Inquiry).order_by(Inquiry.id))).all()
         tickets = (await session.scalars(select(Ticket))).all()
     flooded = [r for r in rows if r.text.startswith("人才公寓怎么申请") and r.outcome == "limited"]
-    assert len(flooded) == 35, "every message is counted"
+    assert len(flooded) == 40 - answered, "every message is counted"
     assert tickets == []
 
 
