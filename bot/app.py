@@ -19,11 +19,11 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, PicklePersistence
 
-from bot.polling import Poller
 from bot.services import Services
 from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
 from handlers import ErrorHandler, StaffHandlers, build_handlers
+from handlers.polling import Poller
 from handlers.render import configure_sending
 
 __all__ = ["COMMANDS", "StartupError", "build_application", "publish_commands", "run"]
@@ -178,9 +178,7 @@ def _origin(url: str) -> str:
 def _run_webhook(app: TelegramApp, settings: Settings) -> None:
     telegram = settings.telegram
     if not telegram.webhook_url or telegram.webhook_secret is None:
-        raise SystemExit(
-            "webhook mode needs telegram.webhook_url and TALENTBOT_TELEGRAM__WEBHOOK_SECRET"
-        )
+        raise StartupError(texts().t("cli.webhook_needs"))
     app.run_webhook(
         listen=telegram.webhook_listen,
         port=telegram.webhook_port,

@@ -12,9 +12,9 @@ import pytest
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.polling import Poller
 from bot.services import Services
 from bot.settings import Settings, load_settings
+from handlers.polling import Poller
 from knowledge.service import KnowledgeService
 from tests.fakegram import FakeTelegram
 
