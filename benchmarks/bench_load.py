@@ -13,6 +13,10 @@ memory (VmHWM). Telegram's own sending limits (``telegram.max_messages_per_secon
 ``limits.messages_per_minute``) are lifted through the environment so the bot's own capacity is
 measured; production keeps Telegram's published limits.
 
+``--rate R`` paces the burst: messages start ``1 / R`` seconds apart overall (each person still
+waits for the reply before the next), so latency is measured at an offered load rather than
+with a thousand people queueing at once.
+
 ``--soak SECONDS --rate 50`` instead sends at a fixed rate for that long and prints resident
 memory every 30 s and its growth from the first minute to the end.
 
@@ -118,6 +122,21 @@ class Results:
     errors: int = 0
 
 
+class Pacer:
+    """Hands out send times ``1 / rate`` apart: an offered load, whatever the bot's pace."""
+
+    def __init__(self, rate: float) -> None:
+        self.gap = 1 / rate if rate > 0 else 0.0
+        self.next = time.perf_counter()
+
+    async def turn(self) -> None:
+        if not self.gap:
+            return
+        slot = max(self.next, time.perf_counter())
+        self.next = slot + self.gap
+        await asyncio.sleep(slot - time.perf_counter())
+
+
 async def person(
     fake: TimedFake,
     user: FakeUser,
@@ -125,10 +144,13 @@ async def person(
     count: int,
     results: Results,
     reply_timeout: float,
+    pacer: Pacer | None = None,
 ) -> None:
-    """One person: a message, wait for the bot, the next message."""
+    """One person: a message, wait for the bot, the next message (at the pacer's time)."""
     for _ in range(count):
         kind, payload = next(turns)
+        if pacer is not None:
+            await pacer.turn()
         started = time.perf_counter()
         try:
             if kind == "tap":
@@ -250,6 +272,7 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
         for user in people:
             fake.private_chat(user)
         started = time.perf_counter()
+        pacer = Pacer(args.rate)
         tasks = [
             person(
                 fake,
@@ -258,6 +281,7 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
                 args.messages,
                 results,
                 args.reply_timeout,
+                pacer,
             )
             for n, user in enumerate(people)
         ]
@@ -272,8 +296,9 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
     stored = await count_inquiries(database_url)
     replies = len(results.latencies_ms)
     lat = results.latencies_ms
+    offered = f"offered {args.rate:.0f}/s" if args.rate else "as fast as replies come"
     print(
-        f"{name:<10} {replies / elapsed:8.1f} msg/s   p50 {percentile(lat, 0.5):7.1f}  "
+        f"{name:<10} [{offered}] {replies / elapsed:8.1f} msg/s   p50 {percentile(lat, 0.5):7.1f}  "
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
         f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
         f"stored {stored} ({'ok' if stored == results.texts_sent else 'MISMATCH'})   "
@@ -344,8 +369,16 @@ async def main() -> None:
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds per database")
     parser.add_argument("--reply-timeout", type=float, default=30.0)
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of fixed-rate load")
-    parser.add_argument("--rate", type=float, default=50.0, help="messages a second in a soak")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="offered messages a second (default: a burst, each person as fast as replies come;"
+        " 50 in a soak)",
+    )
     args = parser.parse_args()
+    if args.rate is None:
+        args.rate = 50.0 if args.soak else 0.0
     run = soak if args.soak else burst
     if not args.soak:
         print(f"{args.people} people x {args.messages} messages, on 127.0.0.1")

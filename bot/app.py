@@ -25,6 +25,7 @@ from bot.texts import LANGUAGES, texts
 from handlers import ErrorHandler, StaffHandlers, build_handlers
 from handlers.polling import Poller
 from handlers.render import configure_sending
+from handlers.transport import AiohttpRequest
 
 __all__ = ["COMMANDS", "StartupError", "build_application", "publish_commands", "run"]
 
@@ -78,7 +79,15 @@ def build_application(
         await staff.notifier.outbox.drain(timeout=10)
         await services.close()
 
-    builder = ApplicationBuilder().token(token).post_init(post_init).post_shutdown(post_shutdown)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        # aiohttp rather than PTB's httpx: see handlers/transport.py for the measured reason.
+        .request(AiohttpRequest(connection_pool_size=256))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2))
+    )
     if base_url:
         builder = builder.base_url(base_url)
     if base_file_url:

@@ -37,6 +37,8 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 MAX_BACKOFF = 30.0
 """Seconds between attempts while the Bot API cannot be reached, at most."""
+BATCH = 100
+"""The most updates one getUpdates call returns (the Bot API's limit and default)."""
 IDLE_WAIT = 0.05
 """With updates in hand and nothing new, wait this long (or for one to finish) before asking."""
 
@@ -98,6 +100,9 @@ class Poller:
         backoff = 1.0
         try:
             while not self._stop.is_set():
+                if self._window_full():
+                    await self._oldest_done()
+                    continue
                 try:
                     raw = await self._fetch(0 if self._in_hand else self.timeout)
                 except InvalidToken:
@@ -125,6 +130,23 @@ class Poller:
         finally:
             if self._in_hand:
                 await asyncio.gather(*self._in_hand.values(), return_exceptions=True)
+
+    def _window_full(self) -> bool:
+        """True when a fetch could only return updates already in hand.
+
+        The Bot API answers at most ``BATCH`` updates from the offset, and the offset is the
+        oldest update in hand; asking again before that one finishes would move the same batch
+        over the wire and through the JSON parser for nothing.
+        """
+        return bool(self._in_hand) and self._dispatched - min(self._in_hand) + 1 >= BATCH
+
+    async def _oldest_done(self) -> None:
+        oldest = self._in_hand[min(self._in_hand)]
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({oldest, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
 
     async def confirm(self) -> None:
         """Tells the Bot API that everything handled so far is done (a zero-timeout call)."""

@@ -44,7 +44,10 @@ async def desk(tmp_path: Path, knowledge: KnowledgeService) -> AsyncIterator[Des
         path.write_text(
             f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'staff.sqlite3'}\n"
             f"staff:\n  user_ids: [900, 901]\n  chat_id: {STAFF_CHAT}\n  names: {{900: 王专员}}\n"
-            "  sla_hours: 0.0003\n  reminder_check_seconds: 0.5\n  digest_time: '00:00'\n",
+            "  sla_hours: 0.0003\n  reminder_check_seconds: 0.5\n  digest_time: '00:00'\n"
+            # The one-second SLA posts reminders all along; under Telegram's 20 a minute per
+            # group they would hold back the messages this test waits for on a slow machine.
+            "telegram:\n  max_group_messages_per_minute: 100000\n",
             encoding="utf-8",
         )
         services = Services(load_settings(path), knowledge)
