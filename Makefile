@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run chat test postgres lint audit lock eval bench clean
+.PHONY: run run-all chat web test postgres chromium lint audit lock eval bench clean
 
 # The exact, hash-checked versions of requirements.lock, then the project itself on top.
 $(STAMP): pyproject.toml requirements.lock
@@ -23,7 +23,7 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/talentbot chat
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	$(BIN)/bandit -q -c pyproject.toml -r bot handlers knowledge
 	$(BIN)/python -m pytest -q
 
@@ -38,6 +38,18 @@ lock: $(STAMP)
 # The tests run a throwaway PostgreSQL server; this installs Debian's package when missing.
 postgres:
 	bash scripts/ensure-postgres.sh
+
+# The console's browser tests drive Debian's Chromium (with CJK fonts); installed when missing.
+chromium:
+	bash scripts/ensure-chromium.sh
+
+# The staff web console (accounts: talentbot staff add NAME); run beside `make run`.
+web: $(STAMP)
+	$(BIN)/talentbot web
+
+# The bot and the staff console together (the console stops when the bot does).
+run-all: $(STAMP)
+	$(BIN)/talentbot web & trap 'kill $$! 2>/dev/null' EXIT; $(BIN)/talentbot run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,8 +20,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.assistant import Assistant, Person, Reply
-from bot.db import create_engine
-from bot.inquiry_log import InquiryLog
+from bot.log.db import create_engine
+from bot.log.inquiry_log import InquiryLog
 from knowledge.service import KnowledgeService
 from tests.pgserver import ThrowawayPostgres
 

@@ -9,22 +9,29 @@ updates in hand, then flush the log. ``run`` starts long polling or the webhook 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, PicklePersistence
 
+from bot.chat.turns import StaffChannel
+from bot.desk.delivery import Reach, either, web_reach
 from bot.services import Services
 from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
 from handlers import ErrorHandler, StaffHandlers, build_handlers
+from handlers.delivery import telegram_reach
 from handlers.polling import Poller
 from handlers.render import configure_sending
+from handlers.staff import StaffNotifier, TelegramStaff
 from handlers.transport import AiohttpRequest
 
 __all__ = ["COMMANDS", "StartupError", "build_application", "publish_commands", "run"]
@@ -79,15 +86,11 @@ def build_application(
         await staff.notifier.outbox.drain(timeout=10)
         await services.close()
 
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
-        # aiohttp rather than PTB's httpx: see handlers/transport.py for the measured reason.
-        .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
-    )
+    builder = ApplicationBuilder().token(token).post_init(post_init).post_shutdown(post_shutdown)
+    # aiohttp rather than PTB's httpx: see handlers/transport.py for the measured reason. One
+    # client for both kinds of call, so that ``poll`` can close it when start-up fails.
+    transport = AiohttpRequest(connection_pool_size=256)
+    builder = builder.request(transport).get_updates_request(transport)
     if base_url:
         builder = builder.base_url(base_url)
     if base_file_url:
@@ -118,13 +121,33 @@ def build_application(
     return app
 
 
+def _knowledge_watch(services: Services) -> Any:
+    async def job(_: object) -> None:
+        problems = await services.knowledge.reload_if_changed()
+        if problems is None:
+            return
+        if problems:
+            logger.error("knowledge base changed but has %d problems; keeping the last good one:"
+                         " %s", len(problems), problems[0])  # fmt: skip
+        else:
+            logger.info("knowledge base changed on disk; reloaded (%d entries)",
+                        len(services.knowledge.kb))  # fmt: skip
+
+    return job
+
+
 def schedule_jobs(app: TelegramApp, services: Services, staff: StaffHandlers) -> None:
-    """SLA reminders every ``reminder_check_seconds`` and the daily digest at ``digest_time``.
+    """The knowledge-base watch; SLA reminders and the daily digest at ``digest_time``.
 
     Their state (when a ticket was last re-announced, which days' digests went out) is in the
     database, so after a restart the jobs pick up where they left off: a digest whose time
     passed while the bot was down is sent shortly after start.
     """
+    watch = services.settings.knowledge.watch_seconds
+    if watch and app.job_queue is not None:
+        app.job_queue.run_repeating(
+            _knowledge_watch(services), interval=watch, first=watch, name="knowledge-watch"
+        )
     settings = services.settings.staff
     if settings.chat_id is None or app.job_queue is None:
         return
@@ -208,7 +231,12 @@ async def poll(app: TelegramApp, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, poller.stop)
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:
+        # A rejected token or no network: PTB leaves its HTTP client open on this path.
+        await app.bot.request.shutdown()
+        raise
     try:
         if app.post_init is not None:
             await app.post_init(app)
@@ -226,3 +254,95 @@ async def poll(app: TelegramApp, settings: Settings) -> None:
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
         logger.info("stopped after %d updates (%d unparseable)", poller.handled, poller.skipped)
+
+
+@contextlib.asynccontextmanager
+async def telegram_bot_for(settings: Settings) -> AsyncIterator[Bot | None]:
+    """A Bot of its own for processes other than the bot (the web console, the CLI).
+
+    ``None`` when no token is set or the Bot API cannot be reached.
+    """
+    token = settings.telegram.token
+    if token is None:
+        yield None
+        return
+    bot = Bot(
+        token.get_secret_value(), base_url=settings.telegram.base_url, request=AiohttpRequest()
+    )
+    try:
+        await bot.initialize()
+    except TelegramError as exc:
+        await bot.request.shutdown()
+        logger.warning("the Bot API cannot be reached (%s); replies are stored only", exc)
+        yield None
+        return
+    try:
+        yield bot
+    finally:
+        await bot.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def telegram_reach_for(settings: Settings) -> AsyncIterator[Reach | None]:
+    """A ``Reach`` to Telegram users (``None`` without a bot): replies are then only stored."""
+    async with telegram_bot_for(settings) as bot:
+        yield telegram_reach(bot) if bot is not None else None
+
+
+@dataclass
+class Channels:
+    """How a process other than the bot reaches people and specialists."""
+
+    reach: Reach
+    """Telegram users through the Bot API (when a token is set); web-chat visitors always."""
+    staff: StaffChannel | None
+    """The staff group (when a token and ``staff.chat_id`` are set)."""
+
+
+@contextlib.asynccontextmanager
+async def channels_for(settings: Settings, services: Services) -> AsyncIterator[Channels]:
+    async with telegram_bot_for(settings) as bot:
+        telegram = telegram_reach(bot) if bot is not None else None
+        staff: StaffChannel | None = None
+        notifier = None
+        if bot is not None and settings.staff.chat_id is not None:
+            notifier = StaffNotifier(services)
+            staff = TelegramStaff(notifier, bot)
+        try:
+            yield Channels(either(web_reach(services.log), telegram), staff)
+        finally:
+            if notifier is not None:
+                await notifier.outbox.drain(timeout=10)
+
+
+def serve_console(
+    settings: Settings, services: Services, *, host: str | None = None, port: int | None = None
+) -> None:
+    """Runs the staff console and the web chat until Ctrl-C."""
+    import uvicorn
+
+    from bot.web.app import create_app
+
+    web = settings.web
+
+    async def serve() -> None:
+        await services.open()
+        try:
+            async with channels_for(settings, services) as channels:
+                config = uvicorn.Config(
+                    create_app(services, channels.reach, channels.staff),
+                    host=host or web.host,
+                    port=port or web.port,
+                    proxy_headers=web.trust_proxy_headers,
+                    forwarded_allow_ips="*" if web.trust_proxy_headers else None,
+                    server_header=False,
+                    log_level="warning",
+                    access_log=False,
+                )
+                server = uvicorn.Server(config)
+                logger.info("staff console on http://%s:%d", config.host, config.port)
+                await server.serve()
+        finally:
+            await services.close()
+
+    asyncio.run(serve())

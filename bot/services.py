@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.assistant import Assistant
-from bot.desk import StaffDesk
-from bot.inquiry_log import InquiryLog
+from bot.desk.accounts import Accounts
+from bot.desk.staff_desk import StaffDesk
+from bot.log.inquiry_log import InquiryLog
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from knowledge.service import KnowledgeService
@@ -88,9 +89,26 @@ class Services:
         """Ticket operations for specialists."""
         return StaffDesk(self.log)
 
-    def is_staff(self, user_id: int | None) -> bool:
-        """Whether this Telegram user is one of the office's specialists (checked on every action)."""
-        return user_id is not None and user_id in self.settings.staff.user_ids
+    @property
+    def accounts(self) -> Accounts:
+        """Staff accounts of the web console (one identity with Telegram when linked)."""
+        return Accounts(self.log.sessions, self.settings.web)
+
+    async def specialist(self, user_id: int | None, telegram_name: str) -> str | None:
+        """The specialist's name if this Telegram user is staff, else ``None`` (every action).
+
+        Staff are the ids in ``staff.user_ids`` (named by ``staff.names`` or their Telegram
+        name) and the enabled console accounts linked to a Telegram id (named as the account,
+        so the staff group, the console and the audit log speak of one person).
+        """
+        if user_id is None:
+            return None
+        account = await self.accounts.by_telegram_id(user_id)
+        if account is not None:
+            return account.name
+        if user_id in self.settings.staff.user_ids:
+            return self.settings.staff.names.get(user_id) or telegram_name
+        return None
 
     @property
     def office(self) -> dict[str, str]:

@@ -49,6 +49,8 @@ class KnowledgeSettings(_Section):
     seeds_dir: Path = PROJECT_ROOT.parent / "shared" / "seeds"
     cache_dir: Path | None = Path("data/cache")
     """Fitted models by a fingerprint of the KB, so restarts skip the fitting; null: no cache."""
+    watch_seconds: float = Field(30, ge=0, le=86_400)
+    """The running bot reloads the knowledge base this often when its files changed; 0: never."""
 
 
 class MatchingSettings(_Section):
@@ -186,6 +188,42 @@ class StaffSettings(_Section):
         return value
 
 
+class WebSettings(_Section):
+    """The staff web console (``talentbot web``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    trust_proxy_headers: bool = False
+    """Honour X-Forwarded-For/-Proto only behind a reverse proxy that sets them."""
+    session_hours: float = Field(12, gt=0, le=24 * 30)
+    """A sign-in lasts this long; logout and disabling the account end it at once."""
+    lockout_attempts: int = Field(5, ge=1, le=100)
+    """Failed sign-ins in a row before the account is held off for ``lockout_minutes``."""
+    lockout_minutes: float = Field(15, gt=0, le=24 * 60)
+    page_size: int = Field(50, ge=10, le=500)
+    chat: bool = True
+    """Serve the public web chat at /chat (no sign-in) beside the console."""
+    chat_origins: list[str] = Field(default_factory=list)
+    """Sites that may embed the chat (https://www.example.gov.cn); none: only this site."""
+    chat_secret: SecretStr | None = None
+    """Signs the chat's anonymous cookie; from TALENTBOT_WEB__CHAT_SECRET, else one is generated
+    and kept in data/chat_secret (readable by the owner only)."""
+    chat_max_chars: int = Field(1000, ge=10, le=10_000)
+    """A longer chat message is refused with a notice (the composer stops there too)."""
+    chat_per_address_per_minute: float = Field(60, gt=0, le=1_000_000)
+    """Chat messages from one network address a minute (many people may share one address)."""
+    chat_poll_seconds: float = Field(5, ge=1, le=300)
+    """How often an open chat page asks for a specialist's replies."""
+
+    @field_validator("chat_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.startswith(("https://", "http://")) or " " in value or "'" in value:
+                raise ValueError(f"{value!r} is not an origin like https://www.example.gov.cn")
+        return values
+
+
 class LimitsSettings(_Section):
     """What one message and one person may cost the bot."""
 
@@ -226,6 +264,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @classmethod

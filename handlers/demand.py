@@ -1,6 +1,6 @@
 """/demand: an enterprise registers a recruitment need, step by step (ConversationHandler).
 
-Each step validates its answer with ``bot.demand_form`` and re-asks with a clear message; the
+Each step validates its answer with ``bot.chat.demand_form`` and re-asks with a clear message; the
 draft lives in ``context.user_data`` until the person confirms, then it is stored with its own
 ticket for the office's service commissioners. /cancel leaves at any step.
 """
@@ -23,11 +23,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import callbacks, views
-from bot.demand_form import DemandDraft, Position, clean_count, clean_phone, clean_text
+from bot.chat import callbacks, views
+from bot.chat.demand_form import DemandDraft, Position, clean_count, clean_phone, clean_text
+from bot.chat.views import Button, View
 from bot.services import Services
 from bot.texts import Texts
-from bot.views import Button, View
 from handlers.render import person_of, send_view, texts_for
 from handlers.staff import StaffNotifier
 from knowledge.schema import Audience

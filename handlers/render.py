@@ -27,9 +27,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.assistant import Person
-from bot.inquiry_log import Profile
+from bot.chat.views import View
+from bot.log.inquiry_log import Profile
 from bot.texts import Texts, language_for, texts
-from bot.views import View
 
 __all__ = ["keyboard", "person_of", "send_view", "texts_for"]
 

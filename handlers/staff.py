@@ -21,16 +21,18 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext, ContextTypes
 
-from bot import callbacks, staff_views, views
-from bot.desk import DeskError, TicketCard
-from bot.export import export_rows
-from bot.inquiries import list_demands, list_inquiries
-from bot.models import utcnow
-from bot.outbox import Outbox
+from bot.chat import callbacks, views
+from bot.desk import cards
+from bot.desk.delivery import Reach, either, reply_to_person, resolve_ticket, web_reach
+from bot.desk.outbox import Outbox
+from bot.desk.staff_desk import DeskError, TicketCard
+from bot.log.export import export_rows
+from bot.log.models import utcnow
+from bot.log.queries import list_demands, list_inquiries
+from bot.log.stats import compute_stats
 from bot.services import Services
-from bot.stats import compute_stats
 from bot.texts import Texts, texts
-from bot.views import Button, View
+from handlers.delivery import telegram_reach
 from handlers.render import edit_view, keyboard, send_parts, send_view, texts_for
 
 __all__ = ["StaffHandlers", "StaffNotifier"]
@@ -43,17 +45,39 @@ def _staff_texts() -> Texts:
     return texts("zh")
 
 
-def _name(update: Update, services: Services) -> str:
-    user = update.effective_user
-    assert user is not None
-    return services.settings.staff.names.get(user.id) or user.full_name
-
-
 def _temporary(exc: BaseException) -> bool:
     """A group send worth retrying: the network or a flood wait, not Telegram's refusal."""
     return isinstance(exc, RetryAfter) or (
         isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | Forbidden)
     )
+
+
+class TelegramStaff:
+    """The core's ``StaffChannel`` on Telegram: the staff group, through the notifier's outbox."""
+
+    def __init__(self, notifier: StaffNotifier, bot: Bot) -> None:
+        self.notifier = notifier
+        self.bot = bot
+
+    async def announce(self, ticket_id: int, text: str, *, author: str) -> None:
+        await self.notifier.announce(self.bot, ticket_id, text, author=author)
+
+    async def redact(self, posted: list[tuple[int, int]]) -> int:
+        """Overwrites the staff-group cards and relays about a forgotten person; the failures."""
+        note = texts("zh").t("forget.redacted_card")
+        failed = 0
+        for chat_id, message_id in posted:
+            try:
+                await self.bot.edit_message_text(note, chat_id=chat_id, message_id=message_id)
+            except TelegramError as exc:
+                if "not modified" in str(exc).lower():
+                    continue
+                try:
+                    await self.bot.delete_message(chat_id, message_id)
+                except TelegramError:
+                    failed += 1
+                    logger.warning("could not redact staff message %s:%s", chat_id, message_id)
+        return failed
 
 
 class StaffNotifier:
@@ -87,7 +111,7 @@ class StaffNotifier:
         card = await desk.card(ticket_id)
         t = _staff_texts()
         if card.card_message_id is None:
-            view = staff_views.card(card, t)
+            view = cards.card(card, t)
             sent = await bot.send_message(
                 self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
             )
@@ -109,7 +133,7 @@ class StaffNotifier:
         """Re-announces a ticket open longer than the SLA."""
         if self.chat_id is None:
             return
-        view = staff_views.card(
+        view = cards.card(
             card, _staff_texts(), reminder_hours=self.services.settings.staff.sla_hours
         )
         sent = await bot.send_message(
@@ -146,7 +170,17 @@ class StaffHandlers:
                 update.effective_message, views.plain(texts_for(user).t("unknown_command"))
             )
 
-    def _allowed(self, update: Update) -> bool:
+    def _reach(self, bot: Bot) -> Reach:
+        """A person on Telegram, or a web-chat visitor (whose page fetches the reply)."""
+        return either(web_reach(self.services.log), telegram_reach(bot))
+
+    async def _name(self, update: Update) -> str:
+        """The acting specialist's name (``_allowed`` has passed)."""
+        user = update.effective_user
+        assert user is not None
+        return await self.services.specialist(user.id, user.full_name) or user.full_name
+
+    async def _allowed(self, update: Update) -> bool:
         """A specialist, in the staff group or in their own private chat with the bot.
 
         Anywhere else (a public group, someone else's group) a staff command would post the
@@ -154,7 +188,9 @@ class StaffHandlers:
         """
         user = update.effective_user
         chat = update.effective_chat
-        if not self.services.is_staff(user.id if user else None) or chat is None:
+        if user is None or chat is None:
+            return False
+        if await self.services.specialist(user.id, user.full_name) is None:
             return False
         return chat.type == ChatType.PRIVATE or chat.id == self.services.settings.staff.chat_id
 
@@ -162,7 +198,7 @@ class StaffHandlers:
         """Dispatches /inbox /ticket /take /reply /resolve /stats /export /reload after the check."""
         message = update.effective_message
         assert message is not None and message.text is not None
-        if not self._allowed(update):
+        if not await self._allowed(update):
             await self._refuse(update)
             return
         name = message.text.split()[0].lstrip("/").split("@")[0].lower()
@@ -186,8 +222,8 @@ class StaffHandlers:
     async def _inbox(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
     ) -> None:
-        cards, total = await self.services.desk.inbox(page=0, size=INBOX_PAGE)
-        await send_view(message, staff_views.inbox(cards, total, 0, INBOX_PAGE, _staff_texts()))
+        tickets, total = await self.services.desk.inbox(page=0, size=INBOX_PAGE)
+        await send_view(message, cards.inbox(tickets, total, 0, INBOX_PAGE, _staff_texts()))
 
     async def _ticket(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
@@ -202,9 +238,9 @@ class StaffHandlers:
         except DeskError:
             await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
             return
-        await send_view(message, staff_views.card(card, t))
+        await send_view(message, cards.card(card, t))
         await send_view(
-            message, staff_views.history(card, items, t, self.services.settings.staff.timezone)
+            message, cards.history(card, items, t, self.services.settings.staff.timezone)
         )
 
     async def _take(
@@ -219,7 +255,7 @@ class StaffHandlers:
 
     async def _do_take(self, update: Update, bot: Bot, number: int, message: Message) -> None:
         t = _staff_texts()
-        staff = _name(update, self.services)
+        staff = await self._name(update)
         try:
             card = await self.services.desk.take(number, staff)
         except DeskError:
@@ -244,19 +280,15 @@ class StaffHandlers:
     ) -> None:
         t = _staff_texts()
         try:
-            card = await self.services.desk.reply(number, _name(update, self.services), text)
+            done = await reply_to_person(
+                self.services.desk, self._reach(bot), number, await self._name(update), text
+            )
         except DeskError:
             await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
             return
-        if card.telegram_user_id is not None:
-            person_t = texts(card.language)
-            view = View(
-                views.plain(person_t.t("relay.staff_reply", text=text)).text,
-                ((Button(person_t.t("relay.end_button"), callbacks.encode("end", card.id)),),),
-            )
-            await send_parts(bot, card.telegram_user_id, view)
-        await self._refresh_card(bot, card)
-        await send_view(message, views.plain(t.t("staff.replied", ticket=number)))
+        await self._refresh_card(bot, done.card)
+        said = "staff.replied" if done.delivered else "staff.reply_undelivered"
+        await send_view(message, views.plain(t.t(said, ticket=number)))
 
     async def _resolve(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
@@ -273,34 +305,19 @@ class StaffHandlers:
     ) -> None:
         t = _staff_texts()
         try:
-            card = await self.services.desk.resolve(number, _name(update, self.services), note)
+            done = await resolve_ticket(
+                self.services.desk, self._reach(bot), number, await self._name(update), note
+            )
         except DeskError:
             await send_view(message, views.plain(t.t("staff.not_found", ticket=number)))
             return
-        await self._refresh_card(bot, card)
+        await self._refresh_card(bot, done.card)
         await send_view(message, views.plain(t.t("staff.resolved", ticket=number)))
-        if card.telegram_user_id is not None:
-            person_t = texts(card.language)
-            noted = person_t.t("rating.note", note=note) if note else ""
-            stars = tuple(Button(str(n), callbacks.encode("rate", card.id, n)) for n in range(1, 6))
-            view = View(
-                views.plain(person_t.t("rating.resolved", ticket=card.id, note=noted)).text,
-                (stars,),
-            )
-            try:
-                await bot.send_message(
-                    card.telegram_user_id,
-                    view.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(view),
-                )
-            except TelegramError as exc:
-                logger.warning("could not ask %s for a rating: %s", card.person_key, exc)
 
     async def _refresh_card(self, bot: Bot, card: TicketCard) -> None:
         if card.card_chat_id is None or card.card_message_id is None:
             return
-        view = staff_views.card(card, _staff_texts())
+        view = cards.card(card, _staff_texts())
         try:
             await bot.edit_message_text(
                 view.text,
@@ -330,7 +347,7 @@ class StaffHandlers:
             week = await compute_stats(
                 session, since=start - timedelta(days=6), until=end, timezone=timezone
             )
-        return staff_views.stats_text(today, week, _staff_texts())
+        return cards.stats_text(today, week, _staff_texts())
 
     async def _export(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]
@@ -380,7 +397,7 @@ class StaffHandlers:
         """认领 / 已解决 / 查看记录 and inbox paging; the sender is checked now, not trusted."""
         query = update.callback_query
         assert query is not None
-        if not self._allowed(update):
+        if not await self._allowed(update):
             await self._refuse(update)
             return
         tap = callbacks.parse(query.data)
@@ -391,10 +408,8 @@ class StaffHandlers:
         await query.answer()
         if tap.kind == "inbox":
             page = int(tap.args[0])
-            cards, total = await self.services.desk.inbox(page=page, size=INBOX_PAGE)
-            await edit_view(
-                message, staff_views.inbox(cards, total, page, INBOX_PAGE, _staff_texts())
-            )
+            tickets, total = await self.services.desk.inbox(page=page, size=INBOX_PAGE)
+            await edit_view(message, cards.inbox(tickets, total, page, INBOX_PAGE, _staff_texts()))
             return
         action, number = tap.args[0], int(tap.args[1])
         if action == "take":
@@ -412,7 +427,7 @@ class StaffHandlers:
             and message.reply_to_message is not None
             and message.text is not None
         )
-        if not self._allowed(update):
+        if not await self._allowed(update):
             user = update.effective_user
             logger.warning(
                 "ignored a reply in the staff group from non-staff %s", user.id if user else None

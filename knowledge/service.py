@@ -37,14 +37,17 @@ class KnowledgeService:
         """Where fitted rankers are cached (``Matcher``); ``None`` fits at every start."""
         self._lock = threading.Lock()
         self._matcher: Matcher | None = None
+        self._stamp: tuple[tuple[str, int, int], ...] = ()
 
     def load(self) -> Matcher:
         """Loads and indexes; raises ``KnowledgeBaseError`` when the KB has problems."""
         seeds = self.seeds_dir if self.seeds_dir is not None and self.seeds_dir.is_dir() else None
+        stamp = self.files_stamp()
         kb = load_knowledge_base(self.kb_dir, seeds_dir=seeds)
         matcher = Matcher(kb, self.config, cache_dir=self.cache_dir)
         with self._lock:
             self._matcher = matcher
+            self._stamp = stamp
         return matcher
 
     async def reload_async(self) -> list[Problem]:
@@ -55,6 +58,32 @@ class KnowledgeService:
         swapped in, and stays if the new files have problems.
         """
         return await asyncio.to_thread(self.reload)
+
+    def files_stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """Every YAML file of the knowledge base with its modification time and size."""
+        stamps = []
+        for path in sorted(self.kb_dir.rglob("*.yaml")):
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            stamps.append((str(path), info.st_mtime_ns, info.st_size))
+        return tuple(stamps)
+
+    async def reload_if_changed(self) -> list[Problem] | None:
+        """Reloads (off the loop) when a file changed since the last load; ``None`` if none did.
+
+        How a change made elsewhere (the staff console's knowledge-gap edits, an editor on the
+        server) reaches a running bot without anyone typing /reload. A failed reload keeps the
+        old knowledge base and is not retried until the files change again.
+        """
+        stamp = await asyncio.to_thread(self.files_stamp)
+        if stamp == self._stamp:
+            return None
+        problems = await self.reload_async()
+        if problems:
+            self._stamp = stamp
+        return problems
 
     def reload(self) -> list[Problem]:
         """Re-reads the files; returns the problems, empty when the new KB is in service."""

@@ -1,6 +1,6 @@
 """Alembic environment: reuses the app's metadata and settings.
 
-Called two ways: by ``bot.db.upgrade`` with a live connection in ``config.attributes`` (the app
+Called two ways: by ``bot.log.db.upgrade`` with a live connection in ``config.attributes`` (the app
 and the CLI upgrade on start), or by the ``alembic`` command, which builds its own engine from
 the ``sqlalchemy.url`` option or the app's settings.
 """
@@ -12,7 +12,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.models import Base
+from bot.log.models import Base
 
 target_metadata = Base.metadata
 
@@ -28,7 +28,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_with_own_engine() -> None:
-    from bot.db import create_engine
+    from bot.log.db import create_engine
     from bot.settings import load_settings
 
     url = context.config.get_main_option("sqlalchemy.url") or load_settings().database.url

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.inquiry_log import InquiryLog
+from bot.log.inquiry_log import InquiryLog
 from bot.settings import PROJECT_ROOT
 from knowledge.loader import DEFAULT_KB_DIR, KnowledgeBase, load_knowledge_base
 from knowledge.matcher import Matcher

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bot.assistant import Person
-from bot.inquiry_log import InquiryLog
+from bot.log.inquiry_log import InquiryLog
 from bot.settings import PROJECT_ROOT
 from bot.texts import texts
 from knowledge.loader import KnowledgeBase

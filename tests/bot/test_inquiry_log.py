@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import inquiries
 from bot.assistant import Assistant, Person
-from bot.inquiry_log import InquiryLog
-from bot.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
-from bot.models import Person as PersonRow
+from bot.log import queries
+from bot.log.inquiry_log import InquiryLog
+from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
+from bot.log.models import Person as PersonRow
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
@@ -56,8 +56,8 @@ async def test_a_redelivered_update_never_makes_a_second_inquiry(
     assert first.inquiry_id == again.inquiry_id
     assert again.ticket_id is None, "a redelivery must not open another ticket"
     async with inquiry_log.sessions() as session:
-        assert await inquiries.count_rows(session, Inquiry) == 1
-        assert await inquiries.count_rows(session, Ticket) == 1
+        assert await queries.count_rows(session, Inquiry) == 1
+        assert await queries.count_rows(session, Ticket) == 1
 
 
 async def test_unmatched_questions_open_one_ticket_that_later_questions_join(
@@ -94,7 +94,7 @@ async def test_not_helpful_feedback_opens_a_ticket_and_helpful_does_not(
     assert ticket_id is not None
     async with inquiry_log.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
-        assert await inquiries.count_rows(session, Feedback) == 2
+        assert await queries.count_rows(session, Feedback) == 2
         text = await session.scalar(
             select(TicketMessage.text).where(TicketMessage.ticket_id == ticket_id)
         )
@@ -119,16 +119,16 @@ async def test_staff_assign_reply_and_resolve_set_status_and_times(
     reply = await Assistant(knowledge, inquiry_log).ask(ALICE, "公积金怎么提取", channel="console")
     assert reply.inquiry_id and reply.ticket_id
     async with inquiry_log.sessions.begin() as session:
-        ticket = await inquiries.assign_ticket(session, inquiry_id=reply.inquiry_id, staff="王专员")
+        ticket = await queries.assign_ticket(session, inquiry_id=reply.inquiry_id, staff="王专员")
         assert (ticket.status, ticket.assignee, ticket.first_response_at) == (
             "in_progress",
             "王专员",
             None,
         )
-        await inquiries.add_staff_reply(
+        await queries.add_staff_reply(
             session, ticket_id=reply.ticket_id, staff="王专员", text="公积金请咨询公积金中心"
         )
-        ticket = await inquiries.resolve_ticket(session, inquiry_id=reply.inquiry_id, note="已答复")
+        ticket = await queries.resolve_ticket(session, inquiry_id=reply.inquiry_id, note="已答复")
     async with inquiry_log.sessions() as session:
         stored = await session.get(Ticket, reply.ticket_id)
     assert stored is not None and stored.status == "resolved" and stored.resolution_note == "已答复"
@@ -150,10 +150,10 @@ async def test_forgetting_a_person_deletes_everything_about_them_and_nothing_els
     async with inquiry_log.sessions() as session:
         people = (await session.scalars(select(PersonRow.key))).all()
         assert list(people) == ["telegram:1002"]
-        assert await inquiries.count_rows(session, Inquiry) == 1
-        assert await inquiries.count_rows(session, Ticket) == 1
-        assert await inquiries.count_rows(session, Feedback) == 0
-        assert await inquiries.count_rows(session, TicketMessage) == 1
+        assert await queries.count_rows(session, Inquiry) == 1
+        assert await queries.count_rows(session, Ticket) == 1
+        assert await queries.count_rows(session, Feedback) == 0
+        assert await queries.count_rows(session, TicketMessage) == 1
 
 
 async def test_purge_removes_old_resolved_records_and_keeps_open_ones(
@@ -161,11 +161,11 @@ async def test_purge_removes_old_resolved_records_and_keeps_open_ones(
 ) -> None:
     old = utcnow() - timedelta(days=400)
     async with inquiry_log.sessions.begin() as session:
-        person = await inquiries.touch_person(session, key="console:x", channel="console", now=old)
-        kept_open, _ = await inquiries.log_inquiry(
+        person = await queries.touch_person(session, key="console:x", channel="console", now=old)
+        kept_open, _ = await queries.log_inquiry(
             session, person_id=person, channel="console", text="a", outcome="unmatched", now=old
         )
-        await inquiries.open_ticket(
+        await queries.open_ticket(
             session,
             person_id=person,
             reason=TicketReason.UNMATCHED,
@@ -173,14 +173,14 @@ async def test_purge_removes_old_resolved_records_and_keeps_open_ones(
             inquiry_id=kept_open,
             now=old,
         )
-        answered, _ = await inquiries.log_inquiry(
+        answered, _ = await queries.log_inquiry(
             session, person_id=person, channel="console", text="b", outcome="answered", now=old
         )
-        recent, _ = await inquiries.log_inquiry(
+        recent, _ = await queries.log_inquiry(
             session, person_id=person, channel="console", text="c", outcome="answered"
         )
     async with inquiry_log.sessions.begin() as session:
-        result = await inquiries.purge_resolved(session, older_than_days=365)
+        result = await queries.purge_resolved(session, older_than_days=365)
     assert (result.inquiries, result.tickets) == (1, 0)
     async with inquiry_log.sessions() as session:
         remaining = (await session.scalars(select(Inquiry.id).order_by(Inquiry.id))).all()
@@ -195,11 +195,11 @@ async def test_listing_filters_by_status_outcome_date_and_text(
     await assistant.ask(ALICE, "人才公寓怎么申请", channel="console")
     unmatched = await assistant.ask(BOB, "公积金怎么提取", channel="console")
     async with inquiry_log.sessions() as session:
-        everything = await inquiries.list_inquiries(session)
-        open_ones = await inquiries.list_inquiries(session, status="open")
-        answered = await inquiries.list_inquiries(session, outcome="answered")
-        found = await inquiries.list_inquiries(session, search="公积金")
-        future = await inquiries.list_inquiries(session, since=utcnow() + timedelta(days=1))
+        everything = await queries.list_inquiries(session)
+        open_ones = await queries.list_inquiries(session, status="open")
+        answered = await queries.list_inquiries(session, outcome="answered")
+        found = await queries.list_inquiries(session, search="公积金")
+        future = await queries.list_inquiries(session, since=utcnow() + timedelta(days=1))
     assert [r.text for r in everything] == ["公积金怎么提取", "人才公寓怎么申请"]
     assert [r.id for r in open_ones] == [unmatched.inquiry_id]
     assert [r.entry_id for r in answered] == ["housing-talent-apartment"]
@@ -220,8 +220,8 @@ async def test_fifty_concurrent_people_are_all_logged(
     )
     assert len({r.inquiry_id for r in replies}) == 50
     async with inquiry_log.sessions() as session:
-        assert await inquiries.count_rows(session, Inquiry) == 50
-        assert await inquiries.count_rows(session, PersonRow) == 50
+        assert await queries.count_rows(session, Inquiry) == 50
+        assert await queries.count_rows(session, PersonRow) == 50
 
 
 async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
@@ -244,8 +244,8 @@ async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
     assert sum(r.ticket_id is not None for r in first) == 1, "one ticket, not five"
     assert len({r.inquiry_id for r in replies[5:]}) == 1
     async with inquiry_log.sessions() as session:
-        assert await inquiries.count_rows(session, Inquiry) == 2
-        assert await inquiries.count_rows(session, Ticket) == 1
+        assert await queries.count_rows(session, Inquiry) == 2
+        assert await queries.count_rows(session, Ticket) == 1
 
 
 async def test_nul_bytes_and_huge_texts_are_stored_safely_and_matched_on_their_start(
@@ -288,16 +288,16 @@ async def test_forged_ids_beyond_the_integer_range_simply_find_nothing(
     inquiry_log: InquiryLog,
 ) -> None:
     forged = 999_999_999_999
-    with pytest.raises(inquiries.InquiryNotFound):
+    with pytest.raises(queries.InquiryNotFound):
         await inquiry_log.feedback(forged, helpful=True, person_key=ALICE.key)
-    with pytest.raises(inquiries.InquiryNotFound):
+    with pytest.raises(queries.InquiryNotFound):
         await inquiry_log.request_human(ALICE, "", inquiry_id=forged)
     await inquiry_log.mark_replied(forged)
     await inquiry_log.mark_replied(-forged)
     async with inquiry_log.sessions.begin() as session:
-        with pytest.raises(inquiries.InquiryNotFound):
-            await inquiries.get_inquiry(session, forged)
-        with pytest.raises(inquiries.InquiryNotFound):
-            await inquiries.assign_ticket(session, inquiry_id=forged, staff="王")
-        with pytest.raises(inquiries.InquiryNotFound):
-            await inquiries.add_staff_reply(session, ticket_id=forged, staff="王", text="x")
+        with pytest.raises(queries.InquiryNotFound):
+            await queries.get_inquiry(session, forged)
+        with pytest.raises(queries.InquiryNotFound):
+            await queries.assign_ticket(session, inquiry_id=forged, staff="王")
+        with pytest.raises(queries.InquiryNotFound):
+            await queries.add_staff_reply(session, ticket_id=forged, staff="王", text="x")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bot.db import create_engine, describe_url, upgrade
-from bot.inquiry_log import InquiryLog
+from bot.log.db import create_engine, describe_url, upgrade
+from bot.log.inquiry_log import InquiryLog
 
 
 async def test_a_database_made_by_the_first_migration_keeps_its_rows_at_head(
@@ -41,7 +41,7 @@ async def test_a_database_made_by_the_first_migration_keeps_its_rows_at_head(
             tickets = (await connection.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
     finally:
         await engine.dispose()
-    assert revision == "0004"
+    assert revision == "0006"
     assert tuple(row) == ("人才公寓怎么申请", 99, None)
     assert person == "老用户"
     assert tickets == 0

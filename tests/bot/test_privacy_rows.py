@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot import inquiries
 from bot.assistant import Assistant, Person
-from bot.inquiry_log import InquiryLog
-from bot.models import Base, Inquiry, TicketLink
-from bot.models import Person as PersonRow
+from bot.log import queries
+from bot.log.inquiry_log import InquiryLog
+from bot.log.models import Base, Inquiry, TicketLink
+from bot.log.models import Person as PersonRow
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
 
@@ -81,7 +81,7 @@ async def test_a_failed_statement_does_not_carry_the_persons_name_or_text_in_its
     inquiry_log: InquiryLog,
 ) -> None:
     async with inquiry_log.engine.begin() as connection:
-        await inquiries.touch_person(
+        await queries.touch_person(
             connection, key="telegram:77", channel="telegram", display_name="爱丽丝·隐私"
         )
     with pytest.raises(IntegrityError) as raised:

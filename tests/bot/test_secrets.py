@@ -90,7 +90,7 @@ def test_a_token_with_stray_whitespace_is_still_redacted(tmp_path: Path) -> None
     env["TALENTBOT_TELEGRAM__TOKEN"] = f"  {TOKEN}\n"
     env["TALENTBOT_DATABASE__URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
     script = (
-        "from bot.cli_common import get_settings\n"
+        "from bot.cli.common import get_settings\n"
         "settings = get_settings()\n"
         "print(repr(settings), str(settings))\n"
         "raise RuntimeError('rejected: ' + settings.telegram.token.get_secret_value())\n"

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.assistant import Assistant, Person
-from bot.db import create_engine
-from bot.inquiry_log import InquiryLog
-from bot.models import Inquiry, Ticket
-from bot.spool import Spool
+from bot.log.db import create_engine
+from bot.log.inquiry_log import InquiryLog
+from bot.log.models import Inquiry, Ticket
+from bot.log.spool import Spool
 from knowledge.matcher import Outcome
 from knowledge.service import KnowledgeService
 from tests.pgserver import ThrowawayPostgres

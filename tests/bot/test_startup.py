@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.logs import RedactingFormatter, redact
+from bot.logging_config import RedactingFormatter, redact
 from bot.settings import PROJECT_ROOT
 from bot.texts import texts
 from tests.fakegram.server import FakeTelegram

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bot import inquiries
 from bot.assistant import Assistant, Person
-from bot.export import COLUMNS, export_rows
-from bot.inquiry_log import InquiryLog
-from bot.models import Ticket, utcnow
-from bot.stats import compute_stats, group_similar
+from bot.log import queries
+from bot.log.export import COLUMNS, export_rows
+from bot.log.inquiry_log import InquiryLog
+from bot.log.models import Ticket, utcnow
+from bot.log.stats import compute_stats, group_similar
 from bot.texts import texts
 from knowledge.service import KnowledgeService
 
@@ -53,14 +53,14 @@ async def test_stats_count_outcomes_entries_gaps_feedback_and_response_times(
         ticket = await session.get(Ticket, gap.ticket_id)
         assert ticket is not None
         ticket.opened_at = opened
-        await inquiries.add_staff_reply(
+        await queries.add_staff_reply(
             session,
             ticket_id=gap.ticket_id,
             staff="王",
             text="请咨询公积金中心",
             now=opened + timedelta(hours=1),
         )
-        await inquiries.resolve_ticket(
+        await queries.resolve_ticket(
             session, inquiry_id=gap.inquiry_id, note="ok", now=opened + timedelta(hours=2)
         )
     async with inquiry_log.sessions() as session:
@@ -83,7 +83,7 @@ async def test_xlsx_export_has_chinese_headers_widths_and_a_frozen_header(
     await assistant.ask(Person("console:x", "张三"), "人才公寓怎么申请", channel="console")
     await assistant.ask(Person("console:x", "张三"), "公积金怎么提取", channel="console")
     async with inquiry_log.sessions() as session:
-        rows = await inquiries.list_inquiries(session, limit=None)
+        rows = await queries.list_inquiries(session, limit=None)
     target = tmp_path / "log.xlsx"
     export_rows(rows, target, fmt="xlsx", t=texts("zh"), timezone="Asia/Shanghai")
     sheet = load_workbook(target).active
@@ -106,7 +106,7 @@ async def test_csv_export_is_utf8_with_bom_for_excel(
         Person("console:x", "张三"), "人才公寓怎么申请", channel="console"
     )
     async with inquiry_log.sessions() as session:
-        rows = await inquiries.list_inquiries(session)
+        rows = await queries.list_inquiries(session)
     target = tmp_path / "log.csv"
     export_rows(rows, target, fmt="csv", t=texts("zh"), timezone="Asia/Shanghai")
     raw = target.read_bytes()

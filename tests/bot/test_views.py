@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from bot import callbacks, views
-from bot.demand_form import DemandDraft, Position, clean_count, clean_phone, clean_text
-from bot.logs import RedactingFilter
-from bot.menus import PAGE_SIZE, categories_for, entries_page
+from bot.chat import callbacks, views
+from bot.chat.demand_form import DemandDraft, Position, clean_count, clean_phone, clean_text
+from bot.chat.menus import PAGE_SIZE, categories_for, entries_page
+from bot.logging_config import RedactingFilter
 from bot.texts import texts
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Audience, Category

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot.assistant import Person
-from bot.models import Inquiry
+from bot.log.models import Inquiry
 from bot.services import Services
 from bot.settings import PROJECT_ROOT
 from bot.texts import texts

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.app import build_application
-from bot.models import Demand, Ticket
+from bot.log.models import Demand, Ticket
 from bot.services import Services
 from bot.settings import load_settings
 from bot.texts import texts

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from telegram.error import BadRequest, NetworkError
 
 from bot.app import build_application
-from bot.models import Feedback, Inquiry, Ticket
+from bot.log.models import Feedback, Inquiry, Ticket
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
 from handlers.render import with_retries

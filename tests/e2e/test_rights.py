@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot import callbacks
-from bot.models import Ticket
+from bot.chat import callbacks
+from bot.log.models import Ticket
 from bot.settings import load_settings
 from bot.texts import texts
 from tests.e2e.test_staff import STAFF_CHAT, Desk, counts, desk  # noqa: F401 - the fixture

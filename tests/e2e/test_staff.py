@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_application
-from bot.models import Feedback, Inquiry, Ticket, TicketMessage
+from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage
 from bot.services import Services
 from bot.settings import load_settings
 from bot.texts import texts

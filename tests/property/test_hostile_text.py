@@ -19,12 +19,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot import staff_views, views
 from bot.assistant import STORE_CHARS, Assistant, Person, Reply, clean_text
-from bot.desk import StaffDesk
+from bot.chat import views
+from bot.desk import cards
+from bot.desk.staff_desk import StaffDesk
 from bot.formatting import TELEGRAM_LIMIT, shorten
-from bot.inquiry_log import InquiryLog
-from bot.models import Inquiry
+from bot.log.inquiry_log import InquiryLog
+from bot.log.models import Inquiry
 from bot.texts import texts
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
@@ -174,8 +175,8 @@ def ask_and_render(core: Core, text: str, name: str, audience: Audience | None) 
         if reply.ticket_id is not None:
             ticket = await core.desk.card(reply.ticket_id)
             for t in (texts("zh"), texts("en")):
-                seen = visible_parts(staff_views.card(ticket, t))
-                question = shorten(ticket.question, staff_views.CARD_QUESTION_CHARS)
+                seen = visible_parts(cards.card(ticket, t))
+                question = shorten(ticket.question, cards.CARD_QUESTION_CHARS)
                 assert question in seen, "the question reaches the card escaped, not mangled"
                 assert (ticket.person_name or ticket.person_key) in seen
 

@@ -1,0 +1,727 @@
+"""Storage functions for the inquiry log. Each takes a session, flushes, and never commits.
+
+The caller owns the transaction (one per incoming message), so "write the inquiry, open the
+ticket" either happens completely or not at all. Inserts that can race (a person's first
+message, a redelivered Telegram update) use the database's upsert, identical in effect on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from bot.log.models import (
+    Base,
+    Demand,
+    Feedback,
+    Inquiry,
+    Person,
+    Ticket,
+    TicketMessage,
+    TicketReason,
+    TicketStatus,
+    WebMessage,
+    utcnow,
+)
+from bot.texts import texts
+
+__all__ = [
+    "InquiryNotFound",
+    "InquiryRow",
+    "InquiryView",
+    "TicketError",
+    "add_demand",
+    "add_feedback",
+    "add_staff_reply",
+    "assign_ticket",
+    "forget_person",
+    "get_inquiry",
+    "list_demands",
+    "list_inquiries",
+    "log_inquiry",
+    "open_ticket",
+    "purge_resolved",
+    "resolve_ticket",
+    "storable_id",
+    "touch_person",
+]
+
+OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
+
+
+MAX_ID = 2**31 - 1
+"""The largest id an ``integer`` column holds on PostgreSQL."""
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` can be an id at all; a forged larger one simply finds nothing."""
+    return 1 <= value <= MAX_ID
+
+
+class InquiryNotFound(LookupError):
+    """No inquiry (or ticket) with that id."""
+
+
+class TicketError(ValueError):
+    """The ticket cannot do what was asked (e.g. the inquiry has none)."""
+
+
+Executor = AsyncSession | AsyncConnection
+"""Hot-path functions run Core statements and accept a session or a bare connection."""
+
+
+def _dialect(executor: Executor) -> str:
+    if isinstance(executor, AsyncConnection):
+        return executor.dialect.name
+    return executor.get_bind().dialect.name
+
+
+@cache
+def _person_upsert(dialect: str) -> Any:
+    """Built once per dialect with bound parameters, so the hot path reuses a compiled statement.
+
+    Optional fields (name, username, audience) only overwrite when the new value is given.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Person).values(
+        key=bindparam("key"),
+        channel=bindparam("channel"),
+        display_name=bindparam("display_name"),
+        language=bindparam("language"),
+        audience=bindparam("audience"),
+        telegram_user_id=bindparam("telegram_user_id"),
+        username=bindparam("username"),
+        blocked_bot=False,
+        first_seen=bindparam("now"),
+        last_seen=bindparam("now"),
+    )
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[Person.key],
+        set_={
+            "last_seen": new.last_seen,
+            "language": new.language,
+            "blocked_bot": False,
+            "display_name": func.coalesce(func.nullif(new.display_name, ""), Person.display_name),
+            "username": func.coalesce(new.username, Person.username),
+            "audience": func.coalesce(new.audience, Person.audience),
+        },
+    ).returning(Person.id)
+
+
+@cache
+def _inquiry_insert(dialect: str) -> Any:
+    """The inquiry insert, ignoring a duplicate Telegram update id; built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = (
+        "person_id",
+        "channel",
+        "chat_id",
+        "text",
+        "outcome",
+        "entry_id",
+        "entry_title",
+        "score",
+        "suggestions",
+        "update_id",
+        "audience",
+        "created_at",
+    )
+    statement = insert(Inquiry).values({name: bindparam(name) for name in columns})
+    return statement.on_conflict_do_nothing(index_elements=[Inquiry.update_id]).returning(
+        Inquiry.id
+    )
+
+
+async def touch_person(
+    session: Executor,
+    *,
+    key: str,
+    channel: str,
+    display_name: str = "",
+    language: str = "zh",
+    audience: str | None = None,
+    telegram_user_id: int | None = None,
+    username: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Creates or refreshes the person with ``key``; returns their id."""
+    params = {
+        "key": key,
+        "channel": channel,
+        "display_name": display_name,
+        "language": language,
+        "audience": audience,
+        "telegram_user_id": telegram_user_id,
+        "username": username,
+        "now": now or utcnow(),
+    }
+    person_id: int = (await session.execute(_person_upsert(_dialect(session)), params)).scalar_one()
+    return person_id
+
+
+async def touch_people(
+    session: Executor, people: Sequence[dict[str, Any]], *, now: datetime | None = None
+) -> dict[str, int]:
+    """``touch_person`` for several people in one statement; returns key -> id.
+
+    Each dict has the keyword arguments of ``touch_person`` (``key`` and ``channel`` at least).
+    Keys must be unique: one upsert statement may not touch the same row twice.
+    """
+    when = now or utcnow()
+    rows = [
+        {
+            "key": p["key"],
+            "channel": p["channel"],
+            "display_name": p.get("display_name", ""),
+            "language": p.get("language", "zh"),
+            "audience": p.get("audience"),
+            "telegram_user_id": p.get("telegram_user_id"),
+            "username": p.get("username"),
+            "now": when,
+        }
+        for p in people
+    ]
+    if not rows:
+        return {}
+    statement = _person_upsert(_dialect(session)).returning(Person.key)
+    result = await session.execute(statement, rows)
+    return {key: person_id for person_id, key in result.all()}
+
+
+async def log_inquiry(
+    session: Executor,
+    *,
+    person_id: int,
+    channel: str,
+    text: str,
+    outcome: str,
+    chat_id: str | None = None,
+    entry_id: str | None = None,
+    entry_title: str | None = None,
+    score: float | None = None,
+    suggestions: Sequence[dict[str, Any]] = (),
+    update_id: int | None = None,
+    audience: str | None = None,
+    now: datetime | None = None,
+) -> tuple[int, bool]:
+    """Stores one inquiry; returns (id, created). A known ``update_id`` returns the first one."""
+    params = {
+        "person_id": person_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "text": text,
+        "outcome": outcome,
+        "entry_id": entry_id,
+        "entry_title": entry_title,
+        "score": score,
+        "suggestions": list(suggestions),
+        "update_id": update_id,
+        "audience": audience,
+        "created_at": now or utcnow(),
+    }
+    inserted = (
+        await session.execute(_inquiry_insert(_dialect(session)), params)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return inserted, True
+    existing = await session.scalar(select(Inquiry.id).where(Inquiry.update_id == update_id))
+    if existing is None:  # pragma: no cover - the conflict target is update_id
+        raise RuntimeError("inquiry insert ignored without a duplicate update id")
+    return existing, False
+
+
+_TICKETS = Base.metadata.tables["tickets"]
+_TICKET_MESSAGES = Base.metadata.tables["ticket_messages"]
+_INQUIRIES = Base.metadata.tables["inquiries"]
+_OPEN_TICKET_OF_PERSON = (
+    select(Ticket.id)
+    .where(Ticket.person_id == bindparam("person"), Ticket.status.in_(OPEN_STATUSES))
+    .order_by(Ticket.id.desc())
+    .limit(1)
+)
+_NEW_TICKET = (
+    insert(_TICKETS)
+    .values(
+        person_id=bindparam("person"),
+        inquiry_id=bindparam("inquiry"),
+        reason=bindparam("reason"),
+        status=TicketStatus.OPEN.value,
+        opened_at=bindparam("now"),
+    )
+    .returning(Ticket.id)
+)
+_NEW_MESSAGE = insert(_TICKET_MESSAGES).values(
+    ticket_id=bindparam("ticket"),
+    author=bindparam("author"),
+    author_name=bindparam("author_name"),
+    recipient=bindparam("recipient"),
+    text=bindparam("text"),
+    created_at=bindparam("now"),
+)
+_LINK_INQUIRY = (
+    update(_INQUIRIES)
+    .where(Inquiry.id == bindparam("inquiry"))
+    .values(ticket_id=bindparam("ticket"))
+)
+
+
+async def open_ticket(
+    session: Executor,
+    *,
+    person_id: int,
+    reason: TicketReason,
+    text: str,
+    inquiry_id: int | None = None,
+    author_name: str = "",
+    now: datetime | None = None,
+) -> int:
+    """Opens a follow-up ticket, or adds to the person's ticket that is still open; returns its id.
+
+    Core statements only, so the per-message hot path skips the ORM's unit of work.
+    """
+    now = now or utcnow()
+    ticket_id = await session.scalar(_OPEN_TICKET_OF_PERSON, {"person": person_id})
+    if ticket_id is None:
+        params = {"person": person_id, "inquiry": inquiry_id, "reason": reason.value, "now": now}
+        ticket_id = (await session.execute(_NEW_TICKET, params)).scalar_one()
+    message = {
+        "ticket": ticket_id,
+        "author": "person",
+        "author_name": author_name,
+        "recipient": "staff",
+    }
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    await session.execute(_NEW_MESSAGE, {**message, "text": text, "now": now})
+    if inquiry_id is not None:
+        await session.execute(_LINK_INQUIRY, {"inquiry": inquiry_id, "ticket": ticket_id})
+    return int(ticket_id)
+
+
+class FeedbackExists(Exception):
+    """One rating per answer: a quick second tap must not store a second row."""
+
+
+async def add_feedback(
+    session: AsyncSession,
+    *,
+    inquiry_id: int,
+    helpful: bool,
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> int | None:
+    """Stores feedback; "not helpful" opens (or joins) a ticket, whose id is returned.
+
+    Raises:
+        FeedbackExists: the inquiry was rated already (a second tap on the same button).
+    """
+    inquiry = await session.get(Inquiry, inquiry_id) if storable_id(inquiry_id) else None
+    if inquiry is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    rated = await session.scalar(
+        select(Feedback.id).where(Feedback.inquiry_id == inquiry_id).limit(1)
+    )
+    if rated is not None:
+        raise FeedbackExists(f"inquiry {inquiry_id} was rated already")
+    session.add(
+        Feedback(
+            inquiry_id=inquiry_id, helpful=helpful, comment=comment, created_at=now or utcnow()
+        )
+    )
+    await session.flush()
+    if helpful:
+        return None
+    text = (
+        inquiry.text
+        if not comment
+        else texts("zh").t("cli.feedback_note", text=inquiry.text, comment=comment)
+    )
+    return await open_ticket(
+        session,
+        person_id=inquiry.person_id,
+        reason=TicketReason.NOT_HELPFUL,
+        text=text,
+        inquiry_id=inquiry_id,
+        now=now,
+    )
+
+
+async def _ticket_for(session: AsyncSession, inquiry_id: int) -> Ticket:
+    inquiry = await session.get(Inquiry, inquiry_id) if storable_id(inquiry_id) else None
+    if inquiry is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    if inquiry.ticket_id is None:
+        raise TicketError(
+            f"inquiry {inquiry_id} has no follow-up ticket (outcome: {inquiry.outcome})"
+        )
+    ticket = await session.get(Ticket, inquiry.ticket_id)
+    if ticket is None:  # pragma: no cover - foreign key
+        raise TicketError(f"ticket {inquiry.ticket_id} is missing")
+    return ticket
+
+
+def take(ticket: Ticket, staff: str) -> None:
+    """Gives ``ticket`` to ``staff`` and marks it in progress; resolved tickets stay closed."""
+    if ticket.status == TicketStatus.RESOLVED.value:
+        raise TicketError(f"ticket {ticket.id} is already resolved")
+    ticket.assignee = staff
+    ticket.status = TicketStatus.IN_PROGRESS.value
+
+
+def close(
+    ticket: Ticket, *, note: str | None, staff: str | None, now: datetime, by_staff: bool = True
+) -> None:
+    """Resolves ``ticket``. A specialist's resolution counts as a response if none came yet;
+    a person ending the conversation does not."""
+    if ticket.status == TicketStatus.RESOLVED.value:
+        raise TicketError(f"ticket {ticket.id} is already resolved")
+    ticket.status = TicketStatus.RESOLVED.value
+    ticket.resolved_at = now
+    ticket.resolution_note = note or None
+    if by_staff:
+        ticket.first_response_at = ticket.first_response_at or now
+    if staff:
+        ticket.assignee = ticket.assignee or staff
+
+
+async def assign_ticket(session: AsyncSession, *, inquiry_id: int, staff: str) -> Ticket:
+    """Gives the inquiry's ticket to ``staff`` and marks it in progress."""
+    ticket = await _ticket_for(session, inquiry_id)
+    take(ticket, staff)
+    await session.flush()
+    return ticket
+
+
+async def add_staff_reply(
+    session: AsyncSession, *, ticket_id: int, staff: str, text: str, now: datetime | None = None
+) -> Ticket:
+    """Records a specialist's reply; the first one sets the first-response time."""
+    now = now or utcnow()
+    ticket = await session.get(Ticket, ticket_id) if storable_id(ticket_id) else None
+    if ticket is None:
+        raise InquiryNotFound(f"ticket {ticket_id} not found")
+    text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+    session.add(
+        TicketMessage(
+            ticket_id=ticket_id,
+            author="staff",
+            author_name=staff,
+            recipient="person",
+            text=text,
+            created_at=now,
+        )
+    )
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    if ticket.status == TicketStatus.OPEN.value:
+        ticket.status = TicketStatus.IN_PROGRESS.value
+    ticket.assignee = ticket.assignee or staff
+    await session.flush()
+    return ticket
+
+
+async def resolve_ticket(
+    session: AsyncSession,
+    *,
+    inquiry_id: int,
+    note: str,
+    staff: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Resolves the inquiry's ticket with a note (which counts as a response if none came yet)."""
+    ticket = await _ticket_for(session, inquiry_id)
+    close(ticket, note=note, staff=staff, now=now or utcnow())
+    await session.flush()
+    return ticket
+
+
+async def forget_person(session: AsyncSession, key: str) -> bool:
+    """Deletes the person and everything stored about them; False if unknown."""
+    person_id = await session.scalar(select(Person.id).where(Person.key == key))
+    if person_id is None:
+        return False
+    inquiry_ids = select(Inquiry.id).where(Inquiry.person_id == person_id).scalar_subquery()
+    ticket_ids = select(Ticket.id).where(Ticket.person_id == person_id).scalar_subquery()
+    await session.execute(delete(Feedback).where(Feedback.inquiry_id.in_(inquiry_ids)))
+    await session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(ticket_ids)))
+    await session.execute(
+        update(Inquiry).where(Inquiry.person_id == person_id).values(ticket_id=None)
+    )
+    await session.execute(delete(Demand).where(Demand.person_id == person_id))
+    await session.execute(delete(Ticket).where(Ticket.person_id == person_id))
+    await session.execute(delete(Inquiry).where(Inquiry.person_id == person_id))
+    await session.execute(delete(Person).where(Person.id == person_id))
+    await session.execute(delete(WebMessage).where(WebMessage.person_key == key))
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """How many records ``purge_resolved`` removed."""
+
+    inquiries: int
+    tickets: int
+
+
+async def purge_resolved(
+    session: AsyncSession, *, older_than_days: int, now: datetime | None = None
+) -> PurgeResult:
+    """Removes inquiries older than the cut-off unless their ticket is still open, and old resolved tickets."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    open_ticket_ids = select(Ticket.id).where(Ticket.status.in_(OPEN_STATUSES))
+    old = select(Inquiry.id).where(
+        Inquiry.created_at < cutoff,
+        or_(Inquiry.ticket_id.is_(None), Inquiry.ticket_id.not_in(open_ticket_ids)),
+    )
+    old_ids = list((await session.scalars(old)).all())
+    old_tickets = list(
+        (
+            await session.scalars(
+                select(Ticket.id).where(
+                    Ticket.status == TicketStatus.RESOLVED.value, Ticket.resolved_at < cutoff
+                )
+            )
+        ).all()
+    )
+    if old_ids:
+        await session.execute(delete(Feedback).where(Feedback.inquiry_id.in_(old_ids)))
+        await session.execute(
+            update(Ticket).where(Ticket.inquiry_id.in_(old_ids)).values(inquiry_id=None)
+        )
+        await session.execute(delete(Inquiry).where(Inquiry.id.in_(old_ids)))
+    if old_tickets:
+        await session.execute(
+            update(Inquiry).where(Inquiry.ticket_id.in_(old_tickets)).values(ticket_id=None)
+        )
+        await session.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(old_tickets)))
+        await session.execute(delete(Ticket).where(Ticket.id.in_(old_tickets)))
+    await session.flush()
+    return PurgeResult(len(old_ids), len(old_tickets))
+
+
+@dataclass(frozen=True)
+class InquiryRow:
+    """One line of the staff's inquiry list."""
+
+    id: int
+    created_at: datetime
+    person: str
+    person_key: str
+    audience: str | None
+    channel: str
+    text: str
+    outcome: str
+    entry_id: str | None
+    entry_title: str | None
+    score: float | None
+    ticket_id: int | None
+    status: str | None
+    assignee: str | None
+    helpful: bool | None = None
+    """The person's latest rating of the answer (有帮助 / 没帮助), if any."""
+    resolution_note: str | None = None
+    resolved_at: datetime | None = None
+
+
+def _rows_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Inquiry.id,
+            Inquiry.created_at,
+            Person.display_name,
+            Person.key,
+            Inquiry.audience,
+            Inquiry.channel,
+            Inquiry.text,
+            Inquiry.outcome,
+            Inquiry.entry_id,
+            Inquiry.entry_title,
+            Inquiry.score,
+            Inquiry.ticket_id,
+            Ticket.status,
+            Ticket.assignee,
+            select(Feedback.helpful)
+            .where(Feedback.inquiry_id == Inquiry.id)
+            .order_by(Feedback.id.desc())
+            .limit(1)
+            .scalar_subquery(),
+            Ticket.resolution_note,
+            Ticket.resolved_at,
+        )
+        .join(Person, Person.id == Inquiry.person_id)
+        .outerjoin(Ticket, Ticket.id == Inquiry.ticket_id)
+    )
+
+
+@dataclass(frozen=True)
+class InquiryFilter:
+    """What the inquiry list is narrowed to (the CLI's options, the console's filter form)."""
+
+    status: str | None = None
+    """A ticket status, or ``none`` for inquiries without a ticket."""
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    audience: str | None = None
+    entry_id: str | None = None
+    search: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.status == "none":
+            where.append(Inquiry.ticket_id.is_(None))
+        elif self.status:
+            where.append(Ticket.status == self.status)
+        if self.outcome:
+            where.append(Inquiry.outcome == self.outcome)
+        if self.since:
+            where.append(Inquiry.created_at >= self.since)
+        if self.until:
+            where.append(Inquiry.created_at < self.until)
+        if self.audience:
+            where.append(Inquiry.audience == self.audience)
+        if self.entry_id:
+            where.append(Inquiry.entry_id == self.entry_id)
+        if self.search:
+            pattern = f"%{self.search}%"
+            where.append(
+                or_(
+                    Inquiry.text.like(pattern),
+                    Inquiry.entry_title.like(pattern),
+                    Person.display_name.like(pattern),
+                )
+            )
+        return where
+
+
+async def list_inquiries(
+    session: AsyncSession,
+    *,
+    status: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    search: str | None = None,
+    limit: int | None = 200,
+    offset: int = 0,
+    where: InquiryFilter | None = None,
+) -> list[InquiryRow]:
+    """Inquiries newest first, filtered by ticket status, outcome, date and text (or ``where``)."""
+    where = where or InquiryFilter(status=status, outcome=outcome, since=since, search=search)
+    query = _rows_query().where(*where.clauses())
+    query = query.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [InquiryRow(*row) for row in (await session.execute(query)).all()]
+
+
+async def count_inquiries(session: AsyncSession, where: InquiryFilter) -> int:
+    """How many inquiries ``where`` selects (for paging)."""
+    query = (
+        select(func.count())
+        .select_from(Inquiry)
+        .join(Person, Person.id == Inquiry.person_id)
+        .outerjoin(Ticket, Ticket.id == Inquiry.ticket_id)
+        .where(*where.clauses())
+    )
+    return int(await session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class InquiryView:
+    """Everything about one inquiry for ``inquiries show``."""
+
+    row: InquiryRow
+    suggestions: list[Any]
+    feedback: list[Feedback]
+    ticket: Ticket | None
+    messages: list[TicketMessage] = field(default_factory=list)
+
+
+async def get_inquiry(session: AsyncSession, inquiry_id: int) -> InquiryView:
+    """One inquiry with its feedback, ticket and ticket messages."""
+    if not storable_id(inquiry_id):
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    row = (await session.execute(_rows_query().where(Inquiry.id == inquiry_id))).one_or_none()
+    if row is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    view_row = InquiryRow(*row)
+    suggestions = (
+        await session.scalar(select(Inquiry.suggestions).where(Inquiry.id == inquiry_id)) or []
+    )
+    feedback = list(
+        (await session.scalars(select(Feedback).where(Feedback.inquiry_id == inquiry_id))).all()
+    )
+    ticket = await session.get(Ticket, view_row.ticket_id) if view_row.ticket_id else None
+    messages: list[TicketMessage] = []
+    if ticket is not None:
+        messages = list(
+            (
+                await session.scalars(
+                    select(TicketMessage)
+                    .where(TicketMessage.ticket_id == ticket.id)
+                    .order_by(TicketMessage.id)
+                )
+            ).all()
+        )
+    return InquiryView(view_row, list(suggestions), feedback, ticket, messages)
+
+
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
+    """Number of rows of ``model`` (for tests and stats)."""
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def add_demand(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    company: str,
+    contact_name: str,
+    contact_phone: str,
+    positions: Sequence[dict[str, Any]],
+    needed_by: str,
+    summary: str,
+    now: datetime | None = None,
+) -> Demand:
+    """Stores a recruitment need and opens a ticket for the service commissioners."""
+    now = now or utcnow()
+    ticket_id = await open_ticket(
+        session,
+        person_id=person_id,
+        reason=TicketReason.DEMAND,
+        text=summary,
+        author_name=contact_name,
+        now=now,
+    )
+    demand = Demand(
+        person_id=person_id,
+        company=company,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        positions=list(positions),
+        needed_by=needed_by,
+        ticket_id=ticket_id,
+        created_at=now,
+    )
+    session.add(demand)
+    await session.flush()
+    return demand
+
+
+async def list_demands(session: AsyncSession, *, since: datetime | None = None) -> list[Demand]:
+    """Recruitment needs, newest first."""
+    query = select(Demand).order_by(Demand.created_at.desc(), Demand.id.desc())
+    if since is not None:
+        query = query.where(Demand.created_at >= since)
+    return list((await session.scalars(query)).all())
