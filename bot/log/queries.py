@@ -616,12 +616,24 @@ async def list_inquiries(
 ) -> list[InquiryRow]:
     """Inquiries newest first, filtered by ticket status, outcome, date and text (or ``where``)."""
     where = where or InquiryFilter(status=status, outcome=outcome, since=since, search=search)
-    query = _rows_query().where(*where.clauses())
-    query = query.order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    newest_first = (Inquiry.created_at.desc(), Inquiry.id.desc())
+    if limit is None and not offset:
+        query = _rows_query().where(*where.clauses()).order_by(*newest_first)
+    else:
+        # A deferred join: the page's ids first (cheap columns only), then the full rows for
+        # those alone. Otherwise every skipped row of a deep page is joined and its feedback
+        # looked up before OFFSET drops it (page 500 of 100,000: 257 ms -> see bench_console).
+        page = (
+            select(Inquiry.id)
+            .join(Person, Person.id == Inquiry.person_id)
+            .outerjoin(Ticket, Ticket.id == Inquiry.ticket_id)
+            .where(*where.clauses())
+            .order_by(*newest_first)
+            .offset(offset)
+        )
+        if limit is not None:
+            page = page.limit(limit)
+        query = _rows_query().where(Inquiry.id.in_(page.scalar_subquery())).order_by(*newest_first)
     return [InquiryRow(*row) for row in (await session.execute(query)).all()]
 
 

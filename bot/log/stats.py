@@ -6,18 +6,19 @@ PostgreSQL, and a talent office's volume (thousands of inquiries a month) is sma
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.log.models import Feedback, Inquiry, Ticket, TicketStatus
+from bot.log.models import Feedback, Inquiry, Ticket, TicketStatus, utcnow
 from knowledge.normalize import Normalizer
 
 __all__ = ["Stats", "UnmatchedGroup", "compute_stats", "group_similar"]
@@ -110,6 +111,40 @@ def _median(values: list[timedelta]) -> timedelta | None:
     return timedelta(seconds=statistics.median(v.total_seconds() for v in values))
 
 
+MAX_BUCKET_DAYS = 62
+"""Up to this many days are counted by the database, one sum per local day."""
+
+
+async def _per_day(
+    session: AsyncSession,
+    window: list[Any],
+    since: datetime | None,
+    until: datetime | None,
+    zone: ZoneInfo,
+) -> Counter[date]:
+    """Inquiries per local day. For a window of up to ``MAX_BUCKET_DAYS`` the database sums
+    each day between its local midnights (exact in any time zone, and no row comes back);
+    longer or open windows bucket the timestamps here."""
+    days: Counter[date] = Counter()
+    end = (until or utcnow()).astimezone(zone).date()
+    if since is not None and (end - since.astimezone(zone).date()).days < MAX_BUCKET_DAYS:
+        first = since.astimezone(zone).date()
+        span = [first + timedelta(days=n) for n in range((end - first).days + 2)]
+        edges = [datetime.combine(day, time(), tzinfo=zone) for day in span]
+        sums = [
+            func.sum(case(((Inquiry.created_at >= lo) & (Inquiry.created_at < hi), 1), else_=0))
+            for lo, hi in itertools.pairwise(edges)
+        ]
+        row = (await session.execute(select(*sums).where(*window))).one()
+        for day, count in zip(span, row, strict=False):
+            if count:
+                days[day] = int(count)
+        return days
+    for (created_at,) in (await session.execute(select(Inquiry.created_at).where(*window))).all():
+        days[created_at.astimezone(zone).date()] += 1
+    return days
+
+
 async def compute_stats(
     session: AsyncSession,
     *,
@@ -117,33 +152,42 @@ async def compute_stats(
     until: datetime | None = None,
     timezone: str = "Asia/Shanghai",
     top: int = 10,
+    gaps: bool = True,
 ) -> Stats:
     """Inquiries per day, outcome split, top entries and gaps, helpful rate, response times.
 
     The window is ``since`` (inclusive) to ``until`` (exclusive); either end may be open.
+    ``gaps=False`` skips grouping the unanswered questions (the console's dashboard).
     """
     zone = ZoneInfo(timezone)
     stats = Stats(since=since)
-    query = select(
-        Inquiry.created_at, Inquiry.outcome, Inquiry.entry_id, Inquiry.entry_title, Inquiry.text
-    )
-    query = query.where(*_window(Inquiry.created_at, since, until))
-    days: Counter[date] = Counter()
-    entries: Counter[tuple[str, str]] = Counter()
-    outcomes: Counter[str] = Counter()
-    unmatched: list[str] = []
-    for created_at, outcome, entry_id, entry_title, text in (await session.execute(query)).all():
-        stats.total += 1
-        days[created_at.astimezone(zone).date()] += 1
-        outcomes[outcome] += 1
-        if entry_id:
-            entries[(entry_id, entry_title or entry_id)] += 1
-        if outcome == "unmatched" and len(unmatched) < MAX_UNMATCHED:
-            unmatched.append(text)
+    window = _window(Inquiry.created_at, since, until)
+    # Counting is done by the database; only the timestamps come back, to be bucketed by the
+    # office's local day (portable across SQLite and PostgreSQL, unlike date functions).
+    days = await _per_day(session, window, since, until, zone)
+    stats.total = sum(days.values())
     stats.per_day = sorted(days.items())
-    stats.outcomes = dict(outcomes.most_common())
-    stats.top_entries = [(eid, title, n) for (eid, title), n in entries.most_common(top)]
-    stats.unmatched = group_similar(unmatched, limit=top)
+    outcomes = await session.execute(
+        select(Inquiry.outcome, func.count()).where(*window).group_by(Inquiry.outcome)
+    )
+    stats.outcomes = dict(sorted(((o, int(n)) for o, n in outcomes.all()), key=lambda x: -x[1]))
+    times = func.count().label("times")
+    entries = await session.execute(
+        select(Inquiry.entry_id, func.max(Inquiry.entry_title), times)
+        .where(*window, Inquiry.entry_id.is_not(None))
+        .group_by(Inquiry.entry_id)
+        .order_by(times.desc(), Inquiry.entry_id)
+        .limit(top)
+    )
+    stats.top_entries = [(str(eid), str(title or eid), int(n)) for eid, title, n in entries.all()]
+    if gaps:  # grouping thousands of questions by similarity is the costly part
+        unmatched = await session.scalars(
+            select(Inquiry.text)
+            .where(*window, Inquiry.outcome == "unmatched")
+            .order_by(Inquiry.id)
+            .limit(MAX_UNMATCHED)
+        )
+        stats.unmatched = group_similar(list(unmatched), limit=top)
 
     feedback = select(Feedback.helpful, func.count()).group_by(Feedback.helpful)
     feedback = feedback.where(*_window(Feedback.created_at, since, until))

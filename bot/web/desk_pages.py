@@ -50,8 +50,8 @@ async def dashboard(console: Console, request: Request) -> Response:
     month_start = midnight - timedelta(days=29)
     timezone = console.services.settings.staff.timezone
     async with console.services.log.sessions() as session:
-        today = await compute_stats(session, since=midnight, timezone=timezone)
-        month = await compute_stats(session, since=month_start, timezone=timezone)
+        today = await compute_stats(session, since=midnight, timezone=timezone, gaps=False)
+        month = await compute_stats(session, since=month_start, timezone=timezone, gaps=False)
     t = request_texts(request)
     chart = daily_bars(month.per_day, end=midnight.date(), label=t.t("web.dashboard.chart"))
     return console.page(
