@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from bot.chat.turns import StaffChannel
 from bot.desk.delivery import Reach, either, web_reach
 from bot.services import Services
-from bot.web import auth_pages, desk_pages, knowledge_pages, log_pages
+from bot.web import accounts_pages, auth_pages, desk_pages, knowledge_pages, log_pages
 from bot.web.chat_pages import WebChat
 from bot.web.console import HERE, Console
 from bot.web.security import Denied, SecurityHeaders
@@ -90,6 +90,8 @@ def create_app(
         Route("/inquiries", g(log_pages.inquiries_page), methods=["GET"]),
         Route("/inquiries/export", g(log_pages.export_inquiries), methods=["GET"]),
         Route("/audit", g(log_pages.audit_page), methods=["GET"]),
+        Route("/accounts", g(accounts_pages.accounts_page), methods=["GET"]),
+        Route("/accounts/{action}", g(accounts_pages.account_action), methods=["POST"]),
         Route("/kb", g(knowledge_pages.kb_page), methods=["GET"]),
         Route("/kb/try", g(knowledge_pages.try_page), methods=["GET"]),
         Route("/kb/{entry_id}", g(knowledge_pages.entry_page), methods=["GET"]),

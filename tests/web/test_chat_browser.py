@@ -44,6 +44,8 @@ async def test_a_visitor_chats_hands_over_and_a_specialist_answers(
                 )
                 phone = await browser.new_page(viewport=PHONE, locale="zh-CN", is_mobile=True)
                 await phone.goto(f"{base}/chat")
+                await phone.get_by_role("button", name="分类菜单").click()
+                await expect(phone.locator("#log button[data-tap^='cat:']").first).to_be_visible()
                 box = phone.get_by_label("您的问题")
                 await box.fill("外地专家的崽读书")
                 await box.press("Enter")

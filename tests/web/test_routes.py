@@ -15,9 +15,16 @@ from knowledge.schema import Audience
 from tests.web.conftest import Site, csrf_of
 
 PAGES = ["/", "/inbox", "/tickets/1", "/canned", "/inquiries", "/inquiries/export", "/audit"]
-PAGES += ["/kb", "/kb/try?q=x", "/kb/housing-talent-apartment", "/gaps", "/password"]
+PAGES += ["/accounts", "/kb", "/kb/try?q=x", "/kb/housing-talent-apartment", "/gaps", "/password"]
 ACTIONS = ["/logout", "/password", "/tickets/1/reply", "/tickets/1/take", "/tickets/1/note"]
-ACTIONS += ["/tickets/1/resolve", "/canned", "/canned/remove", "/gaps/add"]
+ACTIONS += [
+    "/accounts/add",
+    "/accounts/disable",
+    "/tickets/1/resolve",
+    "/canned",
+    "/canned/remove",
+    "/gaps/add",
+]
 
 
 async def audit_actions(services: Services) -> list[str]:
@@ -161,6 +168,32 @@ async def test_audit_is_for_admins_only(site: Site) -> None:
     await site.signed_in("吴管理员", admin=True)
     page = await site.client.get("/audit")
     assert page.status_code == 200 and "account.add" in page.text
+
+
+async def test_admins_manage_accounts_in_the_console(site: Site) -> None:
+    await site.account("马专员")
+    await site.signed_in("秦专员")
+    assert (await site.client.get("/accounts")).status_code == 403
+    forbidden = await site.client.post("/accounts/disable", data={"name": "马专员", "csrf": "x"})
+    assert forbidden.status_code == 403
+    site.client.cookies.clear()
+    csrf = await site.signed_in("许管理员", admin=True)
+    added = await site.client.post(
+        "/accounts/add", data={"name": "韩专员", "telegram_id": "12345", "csrf": csrf}
+    )
+    assert added.status_code == 200 and "一次性密码" in added.text
+    bad = await site.client.post(
+        "/accounts/add", data={"name": "x", "telegram_id": "abc", "csrf": csrf}
+    )
+    assert bad.status_code == 400
+    await site.client.post("/accounts/disable", data={"name": "马专员", "csrf": csrf})
+    assert [a.disabled for a in await site.services.accounts.all() if a.name == "马专员"] == [True]
+    own = await site.client.post("/accounts/disable", data={"name": "许管理员", "csrf": csrf})
+    assert own.status_code == 400
+    reset = await site.client.post("/accounts/reset", data={"name": "马专员", "csrf": csrf})
+    assert "一次性密码" in reset.text
+    actions = await audit_actions(site.services)
+    assert {"account.add", "account.disable", "account.reset"} <= set(actions)
 
 
 async def test_canned_replies_are_kept_and_offered_on_a_ticket(site: Site) -> None:

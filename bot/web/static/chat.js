@@ -53,7 +53,7 @@
     }
   });
 
-  log.addEventListener("click", async (event) => {
+  chat.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-tap]");
     if (!button) return;
     const bubble = button.closest("li");
@@ -66,10 +66,10 @@
         phoneForm.hidden = false;
         phoneForm.elements.phone.focus();
       }
-      if (response.headers.get("X-Clear-Buttons")) {
+      if (response.headers.get("X-Clear-Buttons") && bubble) {
         bubble.querySelectorAll(".choices").forEach((row) => row.remove());
       }
-      if (response.headers.get("X-Replace") && html) {
+      if (response.headers.get("X-Replace") && html && bubble) {
         bubble.outerHTML = html;
       } else {
         append(html);
