@@ -8,7 +8,8 @@
 set -euo pipefail
 
 have_all() {
-    command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"
+    # Not `grep -q`: it stops reading early, fc-list then dies of SIGPIPE, and pipefail fails.
+    command -v chromium >/dev/null && fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null
 }
 
 if have_all; then
