@@ -32,6 +32,7 @@ COLUMNS: tuple[str, ...] = (
     "outcome",
     "entry_id",
     "entry_title",
+    "reply",
     "score",
     "ticket_id",
     "status",
@@ -41,6 +42,7 @@ COLUMNS: tuple[str, ...] = (
     "resolved_at",
 )
 WIDTHS = {
+    "reply": 30,
     "resolution_note": 30,
     "resolved_at": 17,
     "created_at": 17,
@@ -51,6 +53,17 @@ WIDTHS = {
     "entry_id": 28,
     "status": 10,
 }
+
+
+def bot_reply(row: InquiryRow, t: Texts) -> str:
+    """What the bot answered, in a word: the entry, the choices offered, or the outcome."""
+    titles = [str(s.get("title", "")) for s in row.suggestions if isinstance(s, dict)]
+    if row.outcome == "answered" and row.entry_title:
+        return row.entry_title
+    if row.outcome in ("multi", "suggested") and titles:
+        key = "log.reply_multi" if row.outcome == "multi" else "log.reply_suggested"
+        return t.t(key, titles="；".join(titles))
+    return t.t(f"log.outcome.{row.outcome}")
 
 
 def table_rows(
@@ -71,6 +84,8 @@ def table_rows(
                 values[column] = (
                     local.replace(tzinfo=None) if real_times else local.strftime("%Y-%m-%d %H:%M")
                 )
+        values["reply"] = bot_reply(row, t)
+        values.pop("suggestions", None)
         if row.helpful is not None:
             values["helpful"] = t.t("cli.helpful" if row.helpful else "cli.not_helpful")
         values["outcome"] = t.t(f"log.outcome.{row.outcome}")

@@ -530,6 +530,8 @@ class InquiryRow:
     """The person's latest rating of the answer (有帮助 / 没帮助), if any."""
     resolution_note: str | None = None
     resolved_at: datetime | None = None
+    suggestions: list[Any] = field(default_factory=list)
+    """The choices offered ("您是不是想问"), or the entries answered for several questions."""
 
 
 def _rows_query() -> Select[*tuple[Any, ...]]:
@@ -556,6 +558,7 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
             .scalar_subquery(),
             Ticket.resolution_note,
             Ticket.resolved_at,
+            Inquiry.suggestions,
         )
         .join(Person, Person.id == Inquiry.person_id)
         .outerjoin(Ticket, Ticket.id == Inquiry.ticket_id)

@@ -96,7 +96,8 @@ async def test_xlsx_export_has_chinese_headers_widths_and_a_frozen_header(
     values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert [v[6] for v in values] == ["公积金怎么提取", "人才公寓怎么申请"]
     assert [v[7] for v in values] == ["未匹配", "已回答"]
-    assert [v[12] for v in values] == ["待处理", "无需跟进"]
+    assert [v[13] for v in values] == ["待处理", "无需跟进"]
+    assert [v[COLUMNS.index("reply")] for v in values] == ["未匹配", "人才公寓"], "the bot's reply"
 
 
 async def test_csv_export_is_utf8_with_bom_for_excel(

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_application
-from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage
+from bot.assistant import Person
+from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, WebMessage
 from bot.services import Services
 from bot.settings import load_settings
 from bot.texts import texts
@@ -281,3 +282,18 @@ async def test_reload_reports_file_and_line_and_keeps_serving_the_last_good_know
             assert (await fake.wait_for_bot_message(alice, "来源"))["text"].startswith("人才公寓")
         finally:
             await stop_polling(app)
+
+
+async def test_a_staff_group_reply_reaches_a_web_chat_visitor(desk: Desk) -> None:
+    """The same /reply reaches a person of the web chat: their page fetches it."""
+    services = desk.services
+    visitor = Person("web:0a1b2c3d", "网页访客 2c3d")
+    asked = await services.assistant.ask(visitor, "公积金怎么提取", channel="web")
+    assert asked.ticket_id is not None
+    await desk.fake.send_text(
+        desk.wang, f"/reply {asked.ticket_id} 请到区公积金中心咨询", chat=desk.group
+    )
+    await desk.fake.wait_for_bot_message(desk.group, "已发送给提问人")
+    async with services.log.sessions() as session:
+        waiting = list(await session.scalars(select(WebMessage.text)))
+    assert len(waiting) == 1 and "请到区公积金中心咨询" in waiting[0]

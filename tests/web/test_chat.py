@@ -151,3 +151,28 @@ async def test_the_embed_script_and_the_english_chat(chat_services: Services) ->
         assert '"http://console.test"' in script.text and "/chat?embed=1" in script.text
         page = await client.get("/chat", headers={"accept-language": "en-US,en;q=0.8"})
         assert "Talent policy assistant" in page.text
+
+
+async def test_only_the_configured_sites_may_embed_the_chat(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'embed.sqlite3'}"
+    path = write_settings(tmp_path, db)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "web:\n", "web:\n  chat_origins: [https://www.example.gov.cn]\n"
+        ),
+        encoding="utf-8",
+    )
+    services = Services(load_settings(path), knowledge)
+    await services.open()
+    try:
+        async with client_for(services) as client:
+            chat = await client.get("/chat")
+            policy = chat.headers["content-security-policy"]
+            assert "frame-ancestors 'self' https://www.example.gov.cn" in policy
+            console = await client.get("/login")
+            assert "frame-ancestors 'none'" in console.headers["content-security-policy"]
+            assert console.headers["x-frame-options"] == "DENY"
+    finally:
+        await services.close()

@@ -136,7 +136,9 @@ async def test_a_ticket_taken_replied_noted_and_resolved(site: Site) -> None:
     assert stranger.status_code == 400
     await site.client.post(f"/tickets/{ticket}/assign", data={"to": "何专员", "csrf": csrf})
     assert f"/tickets/{ticket}" not in (await site.client.get("/inbox?view=mine")).text
-    await site.client.post(f"/tickets/{ticket}/take", data={"csrf": csrf})
+    held = await site.client.post(f"/tickets/{ticket}/take", data={"csrf": csrf})
+    assert held.headers["location"].endswith("done=held"), "no silent take-over"
+    await site.client.post(f"/tickets/{ticket}/assign", data={"to": "孙专员", "csrf": csrf})
     reply = await site.client.post(
         f"/tickets/{ticket}/reply", data={"text": "请带上<b>身份证</b>来", "csrf": csrf}
     )
