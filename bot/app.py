@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -315,6 +315,27 @@ async def channels_for(settings: Settings, services: Services) -> AsyncIterator[
                 await notifier.outbox.drain(timeout=10)
 
 
+def _console_server(base: type[Any]) -> type[Any]:
+    """uvicorn's server without re-raising Ctrl-C after its graceful stop.
+
+    uvicorn raises the captured signal again once it has stopped; inside ``asyncio.run`` that
+    cancels the closing of the inquiry log and prints a traceback. Stopping is all we want.
+    """
+
+    class ConsoleServer(base):  # type: ignore[misc]
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            stops = (signal.SIGINT, signal.SIGTERM)
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return ConsoleServer
+
+
 def serve_console(
     settings: Settings, services: Services, *, host: str | None = None, port: int | None = None
 ) -> None:
@@ -336,10 +357,11 @@ def serve_console(
                     proxy_headers=web.trust_proxy_headers,
                     forwarded_allow_ips="*" if web.trust_proxy_headers else None,
                     server_header=False,
+                    lifespan="off",  # the services are opened and closed around the server
                     log_level="warning",
                     access_log=False,
                 )
-                server = uvicorn.Server(config)
+                server = _console_server(uvicorn.Server)(config)
                 logger.info("staff console on http://%s:%d", config.host, config.port)
                 await server.serve()
         finally:

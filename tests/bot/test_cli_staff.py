@@ -85,3 +85,36 @@ async def test_cli_reply_and_resolve_reach_the_person_on_telegram(
         code, _, err = await talentbot(no_bot, "inquiries", "reply", "999999", "x")
         assert code == 1 and "999999" in err
         assert fake.token not in out + err
+
+
+async def test_talentbot_web_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    full = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
+    full["TALENTBOT_DATABASE__URL"] = f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}"
+    full["TALENTBOT_WEB__CHAT_SECRET"] = "test-secret"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "web", "--port", str(port),
+        cwd=PROJECT_ROOT, env=full,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/chat")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            assert (await client.get("/login")).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode(), "Ctrl-C stops it without a wall of text"
