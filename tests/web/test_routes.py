@@ -153,6 +153,10 @@ async def test_a_ticket_taken_replied_noted_and_resolved(site: Site) -> None:
     assert done.headers["location"].endswith("done=resolve_stored")
     again = await site.client.post(f"/tickets/{ticket}/reply", data={"text": "x", "csrf": csrf})
     assert again.headers["location"].endswith("done=refused")
+    await site.services.desk.rate(ticket, "telegram:4242", 4)
+    dashboard = await site.client.get("/")
+    assert "4.0 / 5 (1)" in dashboard.text, "CSAT: the mean rating and how many rated"
+    assert "<svg" in dashboard.text and "<title>" in dashboard.text, "the chart, with values"
     async with site.services.log.sessions() as session:
         kinds = list(await session.scalars(select(TicketMessage.recipient)))
     assert kinds.count("note") == 1 and "person" in kinds
