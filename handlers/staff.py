@@ -52,6 +52,24 @@ def _temporary(exc: BaseException) -> bool:
     )
 
 
+async def refresh_card(bot: Bot, card: TicketCard) -> None:
+    """Redraws the ticket's card in the staff group (status, assignee, buttons), if it has one."""
+    if card.card_chat_id is None or card.card_message_id is None:
+        return
+    view = cards.card(card, _staff_texts())
+    try:
+        await bot.edit_message_text(
+            view.text,
+            chat_id=card.card_chat_id,
+            message_id=card.card_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(view),
+        )
+    except TelegramError as exc:
+        if "not modified" not in str(exc).lower():
+            logger.warning("could not update the card of ticket %s: %s", card.id, exc)
+
+
 class TelegramStaff:
     """The core's ``StaffChannel`` on Telegram: the staff group, through the notifier's outbox."""
 
@@ -61,6 +79,10 @@ class TelegramStaff:
 
     async def announce(self, ticket_id: int, text: str, *, author: str) -> None:
         await self.notifier.announce(self.bot, ticket_id, text, author=author)
+
+    async def refresh(self, ticket_id: int) -> None:
+        """Redraws the ticket's card after a specialist acted on it elsewhere (the console)."""
+        await refresh_card(self.bot, await self.notifier.services.desk.card(ticket_id))
 
     async def redact(self, posted: list[tuple[int, int]]) -> int:
         """Overwrites the staff-group cards and relays about a forgotten person; the failures."""
@@ -315,20 +337,7 @@ class StaffHandlers:
         await send_view(message, views.plain(t.t("staff.resolved", ticket=number)))
 
     async def _refresh_card(self, bot: Bot, card: TicketCard) -> None:
-        if card.card_chat_id is None or card.card_message_id is None:
-            return
-        view = cards.card(card, _staff_texts())
-        try:
-            await bot.edit_message_text(
-                view.text,
-                chat_id=card.card_chat_id,
-                message_id=card.card_message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(view),
-            )
-        except TelegramError as exc:
-            if "not modified" not in str(exc).lower():
-                logger.warning("could not update the card of ticket %s: %s", card.id, exc)
+        await refresh_card(bot, card)
 
     async def _stats(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, args: list[str]

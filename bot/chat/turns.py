@@ -37,6 +37,10 @@ class StaffChannel(Protocol):
 
     async def announce(self, ticket_id: int, text: str, *, author: str) -> None: ...
 
+    async def refresh(self, ticket_id: int) -> None:
+        """Redraws the ticket's card after it changed elsewhere (taken, answered, resolved)."""
+        ...
+
     async def redact(self, posted: list[tuple[int, int]]) -> int:
         """Overwrites the staff messages about a forgotten person; returns how many failed."""
         ...

@@ -72,7 +72,9 @@ def create_app(
     ``reach`` delivers specialists' replies to people; ``staff`` tells the staff group about
     web-chat tickets (both ``None`` in tests and without a bot token).
     """
-    console = Console(services, either(web_reach(services.log), reach), telegram=reach is not None)
+    console = Console(
+        services, either(web_reach(services.log), reach), telegram=reach is not None, staff=staff
+    )
     g = partial(_guarded, console)
     routes = [
         Route("/login", g(auth_pages.login_form), methods=["GET"]),

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from bot.chat.turns import StaffChannel
 from bot.desk.accounts import Accounts
 from bot.desk.audit import Audit
 from bot.desk.canned import CannedReplies
@@ -46,6 +47,8 @@ class Console:
     reach: Reach | None = None
     telegram: bool = False
     """Whether ``reach`` includes Telegram (a bot token is set), not only the web chat."""
+    staff: StaffChannel | None = None
+    """The staff group, whose ticket cards are redrawn when a ticket changes here."""
     env: Environment = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ never repeats an action).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -32,6 +33,8 @@ __all__ = [
     "ticket_action",
     "ticket_page",
 ]
+
+logger = logging.getLogger(__name__)
 
 VIEWS = ("open", "in_progress", "mine")
 MAX_REPLY_CHARS = 4000
@@ -176,6 +179,11 @@ async def ticket_action(console: Console, request: Request) -> Response:
         done = "refused"
     else:
         await console.audit.record(staff.name, f"ticket.{action}", f"#{ticket_id}")
+        if console.staff is not None and action != "note":
+            try:
+                await console.staff.refresh(ticket_id)
+            except Exception:  # the action is done; a stale card is only cosmetic
+                logger.exception("could not redraw the staff-group card of ticket %s", ticket_id)
     return RedirectResponse(f"/tickets/{ticket_id}?done={done}", status_code=303)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.chat.turns import StaffChannel
 from bot.desk.delivery import Reach
 from bot.services import Services
 from bot.settings import load_settings
@@ -85,9 +86,11 @@ async def services(
         await services.close()
 
 
-def client_for(services: Services, reach: Reach | None = None) -> httpx.AsyncClient:
+def client_for(
+    services: Services, reach: Reach | None = None, staff: StaffChannel | None = None
+) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(services, reach)),
+        transport=httpx.ASGITransport(app=create_app(services, reach, staff)),
         base_url="http://console.test",
     )
 
