@@ -47,7 +47,7 @@ def _with_accounts(work: Callable[[Accounts], Awaitable[T]]) -> T:
     try:
         return asyncio.run(run())
     except AccountError as exc:
-        err.print(texts().t("accounts.problem", problem=str(exc)), markup=False)
+        err.print(texts().t("accounts.problem", problem=exc.said(texts())), markup=False)
         raise typer.Exit(1) from None
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.log.models import AuditEntry, StaffAccount, WebSession, utcnow
 from bot.settings import WebSettings
+from bot.texts import Texts
 
 __all__ = [
     "MIN_PASSWORD_CHARS",
@@ -39,7 +40,19 @@ _DUMMY_HASH = _HASHER.hash("not a real password, for timing")
 
 
 class AccountError(Exception):
-    """A staff-account operation that cannot be done (unknown name, name taken, weak password)."""
+    """A staff-account operation that cannot be done (unknown name, name taken, weak password).
+
+    ``reason`` names the locale text ``accounts.error.<reason>``, formatted with ``params``, so
+    the CLI and the console say it in the person's language.
+    """
+
+    def __init__(self, reason: str, **params: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.params = params
+
+    def said(self, t: Texts) -> str:
+        return t.t(f"accounts.error.{self.reason}", **self.params)
 
 
 class Refusal(StrEnum):
@@ -108,16 +121,16 @@ class Accounts:
         """Creates an account; returns it and its one-time password (shown once, never stored)."""
         name = name.strip()
         if not name or len(name) > 100:
-            raise AccountError("a name of 1 to 100 characters is needed")
+            raise AccountError("bad_name")
         password = new_password()
         hashed = await asyncio.to_thread(_HASHER.hash, password)
         async with self.sessions.begin() as session:
             if await session.scalar(select(StaffAccount.id).where(StaffAccount.name == name)):
-                raise AccountError(f"an account named {name!r} exists already")
+                raise AccountError("name_taken", name=name)
             if telegram_user_id is not None and await session.scalar(
                 select(StaffAccount.id).where(StaffAccount.telegram_user_id == telegram_user_id)
             ):
-                raise AccountError(f"Telegram id {telegram_user_id} belongs to another account")
+                raise AccountError("telegram_taken", telegram_id=telegram_user_id)
             row = StaffAccount(
                 name=name,
                 telegram_user_id=telegram_user_id,
@@ -254,11 +267,11 @@ class Accounts:
     async def change_password(self, account_id: int, current: str, new: str) -> None:
         """Sets a new password after checking the current one (a temporary one included)."""
         if len(new) < MIN_PASSWORD_CHARS:
-            raise AccountError(f"at least {MIN_PASSWORD_CHARS} characters")
+            raise AccountError("short_password", chars=MIN_PASSWORD_CHARS)
         async with self.sessions() as session:
             row = await session.get(StaffAccount, account_id)
             if row is None or not await asyncio.to_thread(_verify, row.password_hash, current):
-                raise AccountError("the current password is wrong")
+                raise AccountError("wrong_password")
         hashed = await asyncio.to_thread(_HASHER.hash, new)
         async with self.sessions.begin() as session:
             row = await session.get(StaffAccount, account_id)
@@ -273,7 +286,7 @@ class Accounts:
     async def _named(session: AsyncSession, name: str) -> StaffAccount:
         row = await session.scalar(select(StaffAccount).where(StaffAccount.name == name))
         if row is None:
-            raise AccountError(f"no account named {name!r}")
+            raise AccountError("unknown_name", name=name)
         return row
 
 

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.desk.accounts import AccountError
-from bot.web.console import Console
-from bot.web.security import Staff, check_csrf, form_of, signed_in
+from bot.web.console import Console, request_texts
+from bot.web.security import Denied, Staff, check_csrf, form_of, signed_in
 
 __all__ = ["account_action", "accounts_page"]
 
@@ -55,7 +55,7 @@ async def account_action(console: Console, request: Request) -> Response:
         if action == "add":
             raw_id = str(form.get("telegram_id") or "").strip()
             if raw_id and not (raw_id.isdigit() and len(raw_id) <= 15):
-                raise AccountError("a Telegram id is a number")
+                raise AccountError("bad_telegram_id")
             account, password = await accounts.add(
                 name,
                 telegram_user_id=int(raw_id) if raw_id else None,
@@ -68,9 +68,10 @@ async def account_action(console: Console, request: Request) -> Response:
             return await _page(console, request, staff, password=password, for_name=name)
         if action in ("disable", "enable"):
             if name == staff.name:
-                raise AccountError("an admin cannot disable their own account here")
+                raise AccountError("own_account")
             await accounts.set_disabled(name, action == "disable", actor=actor)
             return RedirectResponse("/accounts", status_code=303)
     except AccountError as exc:
-        return await _page(console, request, staff, error=str(exc), status_code=400)
-    return Response("unknown action", status_code=400)
+        error = exc.said(request_texts(request))
+        return await _page(console, request, staff, error=error, status_code=400)
+    raise Denied(400, "bad_action")

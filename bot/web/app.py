@@ -22,7 +22,7 @@ from bot.desk.delivery import Reach, either, web_reach
 from bot.services import Services
 from bot.web import accounts_pages, auth_pages, desk_pages, knowledge_pages, log_pages
 from bot.web.chat_pages import WebChat
-from bot.web.console import HERE, Console
+from bot.web.console import HERE, Console, request_texts
 from bot.web.security import Denied, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -32,36 +32,32 @@ logger = logging.getLogger(__name__)
 Page = Callable[[Console, Request], Awaitable[Response]]
 
 
-def _guarded(console: Console, page: Page) -> Callable[[Request], Awaitable[Response]]:
-    """Turns ``Denied`` into its response; anything else is logged and answered 500 plainly."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await page(console, request)
-        except Denied as denied:
-            return denied.response
-        except Exception:
-            logger.exception("console error on %s %s", request.method, request.url.path)
-            return PlainTextResponse("internal error; it is logged", status_code=500)
-
-    return endpoint
-
-
-def _plain(
+def _endpoint(
     page: Callable[[Request], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """``_guarded`` for the chat's routes (methods of ``WebChat``)."""
+    """Turns ``Denied`` into its response in the browser's language; anything else is logged
+    and answered 500 plainly (never a traceback to the browser)."""
 
     async def endpoint(request: Request) -> Response:
         try:
             return await page(request)
         except Denied as denied:
-            return denied.response
+            if denied.location is not None:
+                return RedirectResponse(denied.location, status_code=denied.status_code)
+            if not denied.reason:
+                return Response(status_code=denied.status_code)
+            text = request_texts(request).t(f"web.denied.{denied.reason}")
+            return PlainTextResponse(text, status_code=denied.status_code)
         except Exception:
-            logger.exception("chat error on %s %s", request.method, request.url.path)
-            return PlainTextResponse("internal error; it is logged", status_code=500)
+            logger.exception("console error on %s %s", request.method, request.url.path)
+            return PlainTextResponse(request_texts(request).t("web.denied.error"), 500)
 
     return endpoint
+
+
+def _guarded(console: Console, page: Page) -> Callable[[Request], Awaitable[Response]]:
+    """A console page, given the console, behind ``_endpoint``."""
+    return _endpoint(partial(page, console))
 
 
 def create_app(
@@ -108,13 +104,13 @@ def create_app(
     if web.chat:
         chat = WebChat(console, staff)
         routes += [
-            Route("/chat", _plain(chat.page), methods=["GET"]),
-            Route("/chat/send", _plain(chat.send), methods=["POST"]),
-            Route("/chat/tap", _plain(chat.tap), methods=["POST"]),
-            Route("/chat/phone", _plain(chat.phone), methods=["POST"]),
-            Route("/chat/forget", _plain(chat.forget), methods=["POST"]),
-            Route("/chat/updates", _plain(chat.updates), methods=["GET"]),
-            Route("/chat/embed.js", _plain(chat.embed_script), methods=["GET"]),
+            Route("/chat", _endpoint(chat.page), methods=["GET"]),
+            Route("/chat/send", _endpoint(chat.send), methods=["POST"]),
+            Route("/chat/tap", _endpoint(chat.tap), methods=["POST"]),
+            Route("/chat/phone", _endpoint(chat.phone), methods=["POST"]),
+            Route("/chat/forget", _endpoint(chat.forget), methods=["POST"]),
+            Route("/chat/updates", _endpoint(chat.updates), methods=["GET"]),
+            Route("/chat/embed.js", _endpoint(chat.embed_script), methods=["GET"]),
         ]
     app = Starlette(routes=routes)
     app.add_middleware(SecurityHeaders, chat_ancestors=web.chat_origins)

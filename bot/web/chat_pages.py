@@ -89,7 +89,7 @@ class WebChat:
         cookie = None
         if key is None:
             if not create:
-                raise Denied(Response(status_code=204))
+                raise Denied(204)
             cookie, key = self.identity.new_cookie()
         profile = await self.services.log.profile(key)
         audience = profile.audience if profile else None
@@ -110,7 +110,7 @@ class WebChat:
     async def _checked(self, request: Request, visitor: Visitor) -> dict[str, str]:
         form = await form_of(request)
         if not self.identity.csrf_ok(visitor.person.key, form.get("csrf")):
-            raise Denied(Response("invalid or missing CSRF token", status_code=403))
+            raise Denied(403, "csrf")
         return {k: str(v) for k, v in form.items()}
 
     def _address(self, request: Request) -> str:

@@ -27,9 +27,15 @@ from bot.services import Services
 from bot.texts import Texts, language_for, texts
 from bot.web.security import Staff
 
-__all__ = ["Console", "request_texts"]
+__all__ = ["Console", "page_number", "request_texts"]
 
 HERE = Path(__file__).resolve().parent
+
+
+def page_number(request: Request) -> int:
+    """The ``page`` query parameter (0 when missing or not a plain number; at most 100,000)."""
+    raw = request.query_params.get("page", "0")
+    return min(int(raw), 100_000) if raw.isdigit() and len(raw) < 12 else 0
 
 
 def request_texts(request: Request) -> Texts:

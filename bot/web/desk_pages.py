@@ -20,8 +20,9 @@ from bot.desk.delivery import reply_to_person, resolve_ticket
 from bot.desk.staff_desk import DeskError
 from bot.log.models import TicketStatus, utcnow
 from bot.log.stats import compute_stats
+from bot.texts import Texts
 from bot.web.charts import daily_bars
-from bot.web.console import Console, request_texts
+from bot.web.console import Console, page_number, request_texts
 from bot.web.security import Denied, check_csrf, form_of, signed_in
 
 __all__ = [
@@ -38,11 +39,6 @@ logger = logging.getLogger(__name__)
 
 VIEWS = ("open", "in_progress", "mine")
 MAX_REPLY_CHARS = 4000
-
-
-def _page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "0")
-    return min(int(raw), 100_000) if raw.isdigit() else 0
 
 
 async def dashboard(console: Console, request: Request) -> Response:
@@ -73,7 +69,7 @@ async def inbox(console: Console, request: Request) -> Response:
     staff = await signed_in(request, console.accounts)
     view = request.query_params.get("view", "open")
     view = view if view in VIEWS else "open"
-    page = _page_number(request)
+    page = page_number(request)
     size = console.services.settings.web.page_size
     rows, total = await console.desk.queue(
         mine=staff.name if view == "mine" else None,
@@ -94,18 +90,18 @@ async def inbox(console: Console, request: Request) -> Response:
         views=VIEWS,
         page=page,
         pages=max(1, -(-total // size)),
-        age=lambda opened: _age(now - opened),
+        age=lambda opened: _age(now - opened, request_texts(request)),
         overdue=lambda opened: now - opened > sla,
     )
 
 
-def _age(delta: timedelta) -> str:
+def _age(delta: timedelta, t: Texts) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} min"
+        return t.t("web.age.minutes", count=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} d"
+        return t.t("web.age.hours", count=minutes // 60)
+    return t.t("web.age.days", count=minutes // (24 * 60))
 
 
 async def ticket_page(console: Console, request: Request) -> Response:
@@ -133,7 +129,7 @@ async def ticket_page(console: Console, request: Request) -> Response:
 def _ticket_id(request: Request) -> int:
     raw = str(request.path_params.get("ticket_id", ""))
     if not raw.isdigit() or len(raw) > 9:
-        raise Denied(Response("no such ticket", status_code=404))
+        raise Denied(404, "no_ticket")
     return int(raw)
 
 
@@ -159,7 +155,7 @@ async def ticket_action(console: Console, request: Request) -> Response:
             to = str(form.get("to") or "")
             names = {a.name for a in await console.accounts.all() if not a.disabled}
             if to not in names:
-                return Response("no such specialist", status_code=400)
+                raise Denied(400, "no_specialist")
             await console.desk.take(ticket_id, to)
         elif action == "reply" and text:
             delivered = await reply_to_person(
@@ -174,7 +170,7 @@ async def ticket_action(console: Console, request: Request) -> Response:
             )
             done = "resolve" if delivered.delivered else "resolve_stored"
         else:
-            return Response("unknown action or empty text", status_code=400)
+            raise Denied(400, "bad_action")
     except DeskError:
         done = "refused"
     else:

@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from bot.log import queries
 from bot.log.export import export_rows
 from bot.log.queries import InquiryFilter
-from bot.web.console import Console, request_texts
+from bot.web.console import Console, page_number, request_texts
 from bot.web.security import signed_in
 from knowledge.matcher import Outcome
 
@@ -56,8 +56,7 @@ def _filter(console: Console, request: Request) -> tuple[InquiryFilter, dict[str
 async def inquiries_page(console: Console, request: Request) -> Response:
     staff = await signed_in(request, console.accounts)
     where, kept = _filter(console, request)
-    raw_page = request.query_params.get("page", "0")
-    page = min(int(raw_page), 100_000) if raw_page.isdigit() else 0
+    page = page_number(request)
     size = console.services.settings.web.page_size
     async with console.services.log.sessions() as session:
         total = await queries.count_inquiries(session, where)
@@ -108,8 +107,7 @@ async def export_inquiries(console: Console, request: Request) -> Response:
 
 async def audit_page(console: Console, request: Request) -> Response:
     staff = await signed_in(request, console.accounts, admin=True)
-    raw_page = request.query_params.get("page", "0")
-    page = min(int(raw_page), 100_000) if raw_page.isdigit() else 0
+    page = page_number(request)
     size = console.services.settings.web.page_size
     entries, total = await console.audit.page(page=page, size=size)
     return console.page(

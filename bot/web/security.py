@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.desk.accounts import Accounts, SignedIn
@@ -44,11 +44,14 @@ CSP = (
 
 
 class Denied(Exception):
-    """The request may not do this; ``response`` says so (redirect, 401 or 403)."""
+    """The request may not do this: a redirect (``location``), or a status with the reason as
+    a locale key (``web.denied.<reason>``), put into words by the endpoint wrapper."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
+    def __init__(self, status_code: int, reason: str = "", *, location: str | None = None) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+        self.reason = reason
+        self.location = location
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,14 @@ async def signed_in(
             target = quote(
                 request.url.path + (f"?{request.url.query}" if request.url.query else "")
             )
-            raise Denied(RedirectResponse(f"/login?next={target}", status_code=303))
-        raise Denied(PlainTextResponse("sign in first", status_code=401))
+            raise Denied(303, location=f"/login?next={target}")
+        raise Denied(401, "sign_in")
     if session.account.password_temporary and not allow_temporary:
         if is_page:
-            raise Denied(RedirectResponse("/password", status_code=303))
-        raise Denied(PlainTextResponse("change the one-time password first", status_code=403))
+            raise Denied(303, location="/password")
+        raise Denied(403, "temporary_password")
     if admin and not session.account.is_admin:
-        raise Denied(PlainTextResponse("for admins only", status_code=403))
+        raise Denied(403, "admins_only")
     return Staff(session, token)
 
 
@@ -97,7 +100,7 @@ async def form_of(request: Request) -> FormData:
     """The posted form, refused (413) when larger than a console form can be."""
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
-        raise Denied(PlainTextResponse("form too large or without a length", status_code=413))
+        raise Denied(413, "form_too_large")
     return await request.form()
 
 
@@ -105,7 +108,7 @@ def check_csrf(form: FormData, expected: str | None) -> None:
     """The form's ``csrf`` field must equal the session's (or the sign-in cookie's) token."""
     given = form.get("csrf")
     if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
-        raise Denied(PlainTextResponse("invalid or missing CSRF token", status_code=403))
+        raise Denied(403, "csrf")
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, **extra: Any) -> None:

@@ -40,7 +40,7 @@ async def test_staff_accounts_from_the_command_line(tmp_path: Path) -> None:
     password = out.strip().splitlines()[-1].rsplit("：", 1)[-1]
     assert len(password) == 16
     code, out, err = await talentbot(env, "staff", "add", "王专员")
-    assert code == 1 and "exists already" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "已有名为 王专员 的账号" in err and len(err.strip().splitlines()) == 1
     code, out, _ = await talentbot(env, "staff", "list")
     assert code == 0 and "王专员" in out and "900" in out and password not in out
     assert (await talentbot(env, "staff", "disable", "王专员"))[0] == 0

@@ -47,6 +47,9 @@ async def test_anonymous_pages_redirect_to_sign_in_and_actions_get_401(site: Sit
     for path in ACTIONS:
         response = await site.client.post(path, data={"csrf": "x", "text": "hi"})
         assert response.status_code == 401, path
+        assert response.text == "请先登录。", "said in the locale's words"
+    english = await site.client.post("/logout", headers={"accept-language": "en"})
+    assert english.text == "Sign in first."
     login = await site.client.get("/login")
     assert login.status_code == 200 and 'name="csrf"' in login.text
     assert "default-src 'self'" in login.headers["content-security-policy"]
@@ -191,7 +194,7 @@ async def test_admins_manage_accounts_in_the_console(site: Site) -> None:
     bad = await site.client.post(
         "/accounts/add", data={"name": "x", "telegram_id": "abc", "csrf": csrf}
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and "Telegram ID 须为数字" in bad.text
     await site.client.post("/accounts/disable", data={"name": "马专员", "csrf": csrf})
     assert [a.disabled for a in await site.services.accounts.all() if a.name == "马专员"] == [True]
     own = await site.client.post("/accounts/disable", data={"name": "许管理员", "csrf": csrf})
