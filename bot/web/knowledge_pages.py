@@ -23,8 +23,8 @@ from bot.log.models import utcnow as now_utc
 from bot.log.stats import group_similar
 from bot.web.console import Console
 from bot.web.security import Staff, check_csrf, form_of, signed_in
-from knowledge.editing import Edited, EditError, add_entry, add_questions
-from knowledge.schema import Audience, Category, Entry, Kind, Problem, Status
+from knowledge.editing import EditError, add_entry, add_questions
+from knowledge.schema import Audience, Category, Kind, Problem, Status
 
 __all__ = [
     "add_to_entry",
@@ -162,10 +162,16 @@ async def _gap_questions(console: Console) -> dict[str, set[str]]:
     return found
 
 
-async def gaps_page(console: Console, request: Request) -> Response:
-    staff = await signed_in(request, console.accounts)
+async def _gaps_page(
+    console: Console,
+    request: Request,
+    staff: Staff,
+    *,
+    problems: list[Problem] | tuple[()] = (),
+    status_code: int = 200,
+) -> Response:
+    """The gaps, biggest group first, each with why its questions are gaps."""
     found = await _gap_questions(console)
-    groups = group_similar(list(found), limit=50)
     gaps = [
         Gap(
             g.example,
@@ -173,18 +179,23 @@ async def gaps_page(console: Console, request: Request) -> Response:
             g.variants,
             tuple(sorted({k for q in (g.example, *g.variants) for k in found.get(q, ())})),
         )
-        for g in groups
+        for g in group_similar(list(found), limit=50)
     ]
-    entries: tuple[Entry, ...] = console.services.knowledge.kb.entries
     return console.page(
         request,
         "gaps.html",
         staff,
         gaps=gaps,
-        entries=entries,
-        flash=request.query_params.get("done", ""),
-        problems=[],
+        entries=console.services.knowledge.kb.entries,
+        flash="" if problems else request.query_params.get("done", ""),
+        problems=list(problems),
+        status_code=status_code,
     )
+
+
+async def gaps_page(console: Console, request: Request) -> Response:
+    staff = await signed_in(request, console.accounts)
+    return await _gaps_page(console, request, staff)
 
 
 async def add_to_entry(console: Console, request: Request) -> Response:
@@ -197,21 +208,12 @@ async def add_to_entry(console: Console, request: Request) -> Response:
     settings = console.services.settings.knowledge
     seeds = settings.seeds_dir if settings.seeds_dir.is_dir() else None
     try:
-        edited = await _in_thread(settings.dir, entry_id, questions, seeds)
-    except EditError as exc:
-        found = await _gap_questions(console)
-        groups = group_similar(list(found), limit=50)
-        gaps = [Gap(g.example, g.count, g.variants, ()) for g in groups]
-        return console.page(
-            request,
-            "gaps.html",
-            staff,
-            gaps=gaps,
-            entries=console.services.knowledge.kb.entries,
-            flash="",
-            problems=exc.problems,
-            status_code=400,
+        # Writing and validating load the whole knowledge base (seconds): off the loop.
+        edited = await asyncio.to_thread(
+            add_questions, settings.dir, entry_id, questions, seeds_dir=seeds
         )
+    except EditError as exc:
+        return await _gaps_page(console, request, staff, problems=exc.problems, status_code=400)
     problems = await console.services.knowledge.reload_async()
     await console.audit.record(
         staff.name,
@@ -221,13 +223,6 @@ async def add_to_entry(console: Console, request: Request) -> Response:
         + (f"; reload problems: {len(problems)}" if problems else ""),
     )
     return RedirectResponse(f"/gaps?done={len(edited.added)}", status_code=303)
-
-
-async def _in_thread(
-    kb_dir: Path, entry_id: str, questions: list[str], seeds: Path | None
-) -> Edited:
-    """Writing and validating take seconds (the whole knowledge base loads): off the loop."""
-    return await asyncio.to_thread(add_questions, kb_dir, entry_id, questions, seeds_dir=seeds)
 
 
 def _lines(value: str) -> list[str]:

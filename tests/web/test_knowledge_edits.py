@@ -67,3 +67,17 @@ async def test_a_drafted_entry_is_checked_then_written_and_served(editable: Site
     assert page.status_code == 200 and "<mark>人才公寓实现高频轮转确保住有所居</mark>" in page.text
     match = editable.services.knowledge.matcher.match("公寓能轮换住吗")
     assert match.entry is not None and match.entry.id == DRAFT["id"]
+
+
+async def test_a_gap_added_to_an_unknown_entry_is_refused_with_the_reason(
+    editable: Site,
+) -> None:
+    csrf = await editable.signed_in("王专员")
+    entries = editable.services.settings.knowledge.dir / "entries"
+    before = {p: p.read_bytes() for p in entries.glob("*.yaml")}
+    refused = await editable.client.post(
+        "/gaps/add", data={"entry": "no-such-entry", "question": "公寓住满了", "csrf": csrf}
+    )
+    assert refused.status_code == 400 and "没有写入" in refused.text
+    assert "no-such-entry" in refused.text
+    assert {p: p.read_bytes() for p in before} == before
