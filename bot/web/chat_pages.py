@@ -83,13 +83,11 @@ class WebChat:
         per_minute = web.chat_per_address_per_minute
         self.per_address = RateLimiter(per_minute, burst=max(1, int(min(20, per_minute))))
 
-    async def _visitor(self, request: Request, *, create: bool = True) -> Visitor:
+    async def _visitor(self, request: Request) -> Visitor:
         t = request_texts(request)
         key = self.identity.person_key(request.cookies.get(CHAT_COOKIE))
         cookie = None
         if key is None:
-            if not create:
-                raise Denied(204)
             cookie, key = self.identity.new_cookie()
         profile = await self.services.log.profile(key)
         audience = profile.audience if profile else None
@@ -204,10 +202,13 @@ class WebChat:
 
     async def updates(self, request: Request) -> Response:
         """What specialists sent since ``after`` (a web_messages id), as bubbles."""
-        visitor = await self._visitor(request, create=False)
+        # Every open page asks every few seconds: the cookie alone, no profile look-up.
+        key = self.identity.person_key(request.cookies.get(CHAT_COOKIE))
+        if key is None:
+            raise Denied(204)
         raw = request.query_params.get("after", "0")
         after = int(raw) if raw.isdigit() and len(raw) < 12 else 0
-        content, last = await self._waiting(visitor.person.key, after)
+        content, last = await self._waiting(key, after)
         return HTMLResponse(content, headers={"X-After": str(last)})
 
     async def _waiting(self, person_key: str, after: int) -> tuple[str, int]:

@@ -146,6 +146,7 @@ async def test_clear_my_records_forgets_the_visitor(chat_services: Services) -> 
 
 async def test_the_embed_script_and_the_english_chat(chat_services: Services) -> None:
     async with client_for(chat_services) as client:
+        assert (await client.get("/chat/updates?after=0")).status_code == 204, "no cookie"
         script = await client.get("/chat/embed.js")
         assert script.headers["content-type"].startswith("text/javascript")
         assert '"http://console.test"' in script.text and "/chat?embed=1" in script.text
