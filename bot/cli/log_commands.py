@@ -234,6 +234,24 @@ async def _to_person(
             return texts().t("cli.already_resolved", ticket=ticket_id, inquiry=inquiry_id)
 
 
+def _on_ticket(
+    inquiry_id: int,
+    act: Callable[[StaffDesk, Reach | None, int], Awaitable[Delivered]],
+    said: str,
+) -> None:
+    """Acts on the inquiry's ticket (``_to_person``), then says what was done and delivered."""
+    settings = get_settings()
+
+    async def work(log: InquiryLog) -> Delivered | str:
+        return await _to_person(settings, log, inquiry_id, act)
+
+    done = _with_log(settings, work)
+    if isinstance(done, str):
+        raise _fail(done)
+    out.print(texts().t(said, ticket=done.card.id, inquiry=inquiry_id), markup=False)
+    _say_delivery(done)
+
+
 def _say_delivery(done: Delivered) -> None:
     t = texts()
     if done.delivered:
@@ -252,22 +270,12 @@ def reply_command(
     if not text.strip():
         err.print(texts().t("cli.blank_reply"), markup=False)
         raise typer.Exit(2)
-    settings = get_settings()
     who = staff or texts().t("cli.staff_default")
-
-    async def work(log: InquiryLog) -> Delivered | str:
-        return await _to_person(
-            settings,
-            log,
-            inquiry_id,
-            lambda desk, reach, ticket: reply_to_person(desk, reach, ticket, who, text.strip()),
-        )
-
-    done = _with_log(settings, work)
-    if isinstance(done, str):
-        raise _fail(done)
-    out.print(texts().t("cli.replied", ticket=done.card.id, inquiry=inquiry_id), markup=False)
-    _say_delivery(done)
+    _on_ticket(
+        inquiry_id,
+        lambda desk, reach, ticket: reply_to_person(desk, reach, ticket, who, text.strip()),
+        "cli.replied",
+    )
 
 
 @inquiries_app.command("resolve")
@@ -277,22 +285,12 @@ def resolve_command(
     staff: Annotated[str | None, typer.Option(help="Who resolved it.")] = None,
 ) -> None:
     """Resolve the inquiry's ticket; the person is told and asked for a rating."""
-    settings = get_settings()
     who = staff or texts().t("cli.staff_default")
-
-    async def work(log: InquiryLog) -> Delivered | str:
-        return await _to_person(
-            settings,
-            log,
-            inquiry_id,
-            lambda desk, reach, ticket: resolve_ticket(desk, reach, ticket, who, note),
-        )
-
-    done = _with_log(settings, work)
-    if isinstance(done, str):
-        raise _fail(done)
-    out.print(texts().t("cli.resolved", ticket=done.card.id, inquiry=inquiry_id), markup=False)
-    _say_delivery(done)
+    _on_ticket(
+        inquiry_id,
+        lambda desk, reach, ticket: resolve_ticket(desk, reach, ticket, who, note),
+        "cli.resolved",
+    )
 
 
 @inquiries_app.command("assign")
