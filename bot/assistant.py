@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from enum import Enum
+from typing import Final, Protocol, runtime_checkable
 
 from bot.ratelimit import RateLimiter, Verdict
 from knowledge.matcher import Match, Outcome
@@ -22,14 +23,27 @@ from knowledge.schema import Audience, Entry
 from knowledge.service import KnowledgeService
 
 __all__ = [
+    "UNREAD",
     "Assistant",
     "DialogueMemory",
     "InquiryRecorder",
+    "LastEntry",
     "MemoryDialogue",
     "Person",
     "Recorded",
     "Reply",
 ]
+
+LastEntry = tuple[str, datetime]
+"""The entry answered last for a person, and when."""
+
+
+class _Unread(Enum):
+    UNREAD = "unread"
+
+
+UNREAD: Final = _Unread.UNREAD
+"""``Assistant.ask`` reads the entry answered last itself (the caller did not read it already)."""
 
 FOLLOW_UP_MINUTES = 10.0
 """How long the entry answered last stays the subject of a follow-up, by default."""
@@ -173,7 +187,10 @@ class Assistant:
         """The entry a follow-up from ``person`` would be about, if still fresh."""
         if self.memory is None:
             return None
-        last = await self.memory.last_entry(person.key)
+        return self.fresh(await self.memory.last_entry(person.key))
+
+    def fresh(self, last: LastEntry | None) -> Entry | None:
+        """The entry answered last, while it is still the subject of a follow-up."""
         if last is None or datetime.now(UTC) - last[1] > self.follow_up:
             return None
         return self.knowledge.kb.get(last[0])
@@ -208,8 +225,12 @@ class Assistant:
         channel: str,
         chat_id: str | None = None,
         update_id: int | None = None,
+        last: LastEntry | _Unread | None = UNREAD,
     ) -> Reply:
         """Decides the reply and records the inquiry before returning it.
+
+        ``last`` is the entry answered last when the caller has read it already (with the rest
+        of the person's state, in one query); by default the dialogue memory is asked.
 
         Whatever the text holds, it is matched on its first ``match_chars`` characters and
         stored up to ``store_chars``; NUL characters (which PostgreSQL text cannot hold) become
@@ -218,7 +239,8 @@ class Assistant:
         text = clean_text(text, self.store_chars)
         verdict = self.limiter.check(person.key) if self.limiter is not None else Verdict.ALLOW
         if verdict is Verdict.ALLOW:
-            reply = self.decide(person, text[: self.match_chars], await self.context(person))
+            context = await self.context(person) if last is UNREAD else self.fresh(last)
+            reply = self.decide(person, text[: self.match_chars], context)
         else:
             match = Match(Outcome.LIMITED, text[: self.match_chars], "")
             reply = Reply(Outcome.LIMITED, match, quiet=verdict is Verdict.QUIET)

@@ -112,15 +112,18 @@ class PeopleHandlers:
         assert (
             message is not None and message.text is not None and update.effective_chat is not None
         )
-        person, profile, _ = await self._who(update)
+        user = update.effective_user
+        assert user is not None
+        # One query for everything the turn needs to know about the person (the hot path).
+        state = await self.services.log.state(f"telegram:{user.id}")
         conversation = self._conversation(context)
         turn = await conversation.message(
-            person,
+            person_of(user, state.profile),
             message.text,
             channel="telegram",
             chat_id=str(update.effective_chat.id),
             update_id=update.update_id,
-            profile=profile,
+            state=state,
         )
         await self._show(update, message, turn, conversation)
 

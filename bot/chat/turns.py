@@ -19,7 +19,7 @@ from bot.assistant import Person
 from bot.chat import callbacks, views
 from bot.chat.views import View
 from bot.desk.staff_desk import DeskError
-from bot.log.inquiry_log import NotYours, Profile
+from bot.log.inquiry_log import NotYours, PersonState, Profile
 from bot.log.queries import FeedbackExists, InquiryNotFound
 from bot.ratelimit import Verdict
 from bot.services import Services
@@ -110,21 +110,32 @@ class Conversation:
         channel: str,
         chat_id: str | None = None,
         update_id: int | None = None,
-        profile: Profile | None = None,
+        state: PersonState | None = None,
     ) -> Turn:
-        """Relays to the specialist on an open conversation, else asks the assistant."""
+        """Relays to the specialist on an open conversation, else asks the assistant.
+
+        ``state`` is the person's state if the adapter read it already (``InquiryLog.state``);
+        otherwise it is read here, once, for the whole turn.
+        """
         t = self.texts_for(person)
         services = self.services
-        relay = await services.desk.relay_ticket(person.key)
+        if state is None:
+            state = await services.log.state(person.key)
+        relay = state.relay_ticket
         if relay is not None and services.limiter.check(person.key) is not Verdict.ALLOW:
             logger.info("person %s is over the rate limit; not relayed", person.key)
             relay = None  # logged below as a limited inquiry instead of flooding the staff group
         if relay is not None:
-            await services.desk.person_message(relay.id, person.display_name, text)
-            await self._announce(relay.id, text, person.display_name)
-            return Turn(views.plain(t.t("relay.forwarded", ticket=relay.id)))
+            await services.desk.person_message(relay, person.display_name, text)
+            await self._announce(relay, text, person.display_name)
+            return Turn(views.plain(t.t("relay.forwarded", ticket=relay)))
         reply = await services.assistant.ask(
-            person, text, channel=channel, chat_id=chat_id, update_id=update_id
+            person,
+            text,
+            channel=channel,
+            chat_id=chat_id,
+            update_id=update_id,
+            last=state.last_entry,
         )
         if reply.already_replied:
             logger.info("update %s was answered before; not answering twice", update_id)
@@ -146,8 +157,7 @@ class Conversation:
         elif reply.outcome is Outcome.HANDOVER and reply.ticket_id is not None:
             view = views.plain(t.t("human.opened", ticket=reply.ticket_id))
         else:
-            if profile is None:
-                profile = await self.profile(person)
+            profile = state.profile
             view = views.unmatched(t, services.office, ask_phone=not (profile and profile.phone))
         if reply.ticket_id is not None:
             await self._announce(reply.ticket_id, text, person.display_name)

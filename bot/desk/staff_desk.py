@@ -23,7 +23,6 @@ from bot.log.models import (
     Ticket,
     TicketLink,
     TicketMessage,
-    TicketReason,
     TicketStatus,
     utcnow,
 )
@@ -292,23 +291,12 @@ class StaffDesk:
             return await self._card(session, ticket)
 
     async def relay_ticket(self, person_key: str) -> TicketCard | None:
-        """The ticket the person is talking to a specialist on, if any.
-
-        A person is in conversation with the office once a specialist took or answered their
-        ticket, or when they asked for a person themselves; until then the bot answers them.
-        """
+        """The ticket the person is talking to a specialist on, if any (``queries.relaying``)."""
         async with self.log.sessions() as session:
             ticket = await session.scalar(
                 select(Ticket)
                 .join(Person, Person.id == Ticket.person_id)
-                .where(
-                    Person.key == person_key,
-                    or_(
-                        Ticket.status == TicketStatus.IN_PROGRESS.value,
-                        (Ticket.status == TicketStatus.OPEN.value)
-                        & (Ticket.reason == TicketReason.HUMAN_REQUEST.value),
-                    ),
-                )
+                .where(Person.key == person_key, queries.relaying())
                 .order_by(Ticket.id.desc())
                 .limit(1)
             )

@@ -26,11 +26,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.assistant import Person, Recorded, Reply
+from bot.assistant import LastEntry, Person, Recorded, Reply
 from bot.log import queries
 from bot.log.db import create_engine, session_factory, upgrade
 from bot.log.models import Base, Inquiry, Ticket, TicketLink, TicketReason, utcnow
@@ -39,7 +39,7 @@ from bot.log.spool import Spool, default_spool_path
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 
-__all__ = ["InquiryLog", "NotYours", "Profile", "database_unavailable"]
+__all__ = ["InquiryLog", "NotYours", "PersonState", "Profile", "database_unavailable"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,26 @@ class Profile:
     blocked_bot: bool
 
 
+@dataclass(frozen=True)
+class PersonState:
+    """What the log holds about a person as a message arrives, read in one query."""
+
+    profile: Profile | None = None
+    """``None`` for someone new (or while the database is away)."""
+    relay_ticket: int | None = None
+    """The ticket the person talks to a specialist on (``queries.relaying``), if any."""
+    last_entry: LastEntry | None = None
+    """The entry answered last and when: the dialogue state a follow-up is read against."""
+
+
+_AUDIENCES = frozenset(a.value for a in Audience)
+
+
+def _profile_of(audience: str | None, phone: str | None, blocked_bot: bool) -> Profile:
+    role = Audience(audience) if audience in _AUDIENCES else None
+    return Profile(role, phone, blocked_bot)
+
+
 _UNSCORED = (Outcome.SMALLTALK, Outcome.UNCLEAR, Outcome.HANDOVER)
 """Outcomes decided before any scoring: their inquiries store no score."""
 
@@ -74,7 +94,56 @@ _ANSWERING = (Outcome.ANSWERED.value, Outcome.MULTI.value)
 
 MAX_BATCH = 200
 """At most this many inquiries share one transaction."""
+MAX_MARKS = 500
+"""At most this many replies are marked as sent by one statement."""
 _INQUIRIES = Base.metadata.tables["inquiries"]
+
+
+def _answered_last(person_id: Any) -> Select[Any]:
+    """The newest inquiry of the person that an entry answered (the dialogue state)."""
+    return (
+        select(Inquiry.id)
+        .where(
+            Inquiry.person_id == person_id,
+            Inquiry.entry_id.is_not(None),
+            Inquiry.outcome.in_(_ANSWERING),
+        )
+        .order_by(Inquiry.id.desc())
+        .limit(1)
+        .correlate_except(Inquiry)  # inside the state query the outer Inquiry is the join's
+    )
+
+
+def _state_query() -> Select[Any]:
+    """Profile, relayed ticket and dialogue state of the person ``:key``, in one statement.
+
+    Three look-ups a message needs before it is understood; one round trip instead of three
+    is most of what the database costs a busy bot per message.
+    """
+    relay = (
+        select(Ticket.id)
+        .where(Ticket.person_id == PersonRow.id, queries.relaying())
+        .order_by(Ticket.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    last = _answered_last(PersonRow.id).scalar_subquery()
+    return (
+        select(
+            PersonRow.audience,
+            PersonRow.phone,
+            PersonRow.blocked_bot,
+            relay.label("relay_ticket"),
+            Inquiry.entry_id,
+            Inquiry.created_at,
+        )
+        .select_from(PersonRow)
+        .outerjoin(Inquiry, Inquiry.id == last)
+        .where(PersonRow.key == bindparam("key"))
+    )
+
+
+_STATE = _state_query()
 
 
 @dataclass(frozen=True)
@@ -133,6 +202,8 @@ class InquiryLog:
         self._spooled = len(self.spool)
         self._queue: asyncio.Queue[_Pending | None] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._marks: list[tuple[int, asyncio.Future[None]]] = []
+        self._marker: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -179,6 +250,8 @@ class InquiryLog:
         if self._writer is not None and not self._writer.done() and self._queue is not None:
             self._queue.put_nowait(None)
             await self._writer
+        if self._marker is not None:
+            await self._marker
         await self.engine.dispose()
 
     @staticmethod
@@ -548,13 +621,39 @@ class InquiryLog:
         return results
 
     async def mark_replied(self, inquiry_id: int) -> None:
-        """Notes that the reply to this inquiry went out (so a redelivery is not answered again)."""
+        """Notes that the reply to this inquiry went out (so a redelivery is not answered again).
+
+        Returns once that is committed. Marks made meanwhile share one ``UPDATE``: under load
+        a statement per reply would cost the bot as much as the rest of the turn.
+        """
         if not queries.storable_id(inquiry_id):
             return
-        async with self.engine.begin() as connection:
-            await connection.execute(
-                update(Inquiry).where(Inquiry.id == inquiry_id).values(replied_at=utcnow())
-            )
+        done = asyncio.get_running_loop().create_future()
+        self._marks.append((inquiry_id, done))
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._write_marks(), name="inquiry-log-marks")
+        await done
+
+    async def _write_marks(self) -> None:
+        while self._marks:
+            batch, self._marks = self._marks[:MAX_MARKS], self._marks[MAX_MARKS:]
+            error: Exception | None = None
+            try:
+                async with self.engine.begin() as connection:
+                    await connection.execute(
+                        update(Inquiry)
+                        .where(Inquiry.id.in_([inquiry_id for inquiry_id, _ in batch]))
+                        .values(replied_at=utcnow())
+                    )
+            except Exception as failed:  # noqa: BLE001 - each waiting caller gets it
+                error = failed
+            for _, done in batch:
+                if done.done():
+                    continue
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
 
     async def _owned_inquiry(
         self, session: AsyncSession, inquiry_id: int, person_key: str | None
@@ -660,23 +759,37 @@ class InquiryLog:
             return None
 
     async def _last_entry(self, person_key: str) -> tuple[str, datetime] | None:
-        async with self.sessions() as session:
+        person = select(PersonRow.id).where(PersonRow.key == person_key).scalar_subquery()
+        last = _answered_last(person).scalar_subquery()
+        async with self.engine.connect() as connection:
             row = (
-                await session.execute(
-                    select(Inquiry.entry_id, Inquiry.created_at)
-                    .join(PersonRow, PersonRow.id == Inquiry.person_id)
-                    .where(
-                        PersonRow.key == person_key,
-                        Inquiry.entry_id.is_not(None),
-                        Inquiry.outcome.in_(_ANSWERING),
-                    )
-                    .order_by(Inquiry.id.desc())
-                    .limit(1)
+                await connection.execute(
+                    select(Inquiry.entry_id, Inquiry.created_at).where(Inquiry.id == last)
                 )
             ).one_or_none()
         if row is None or row.entry_id is None:
             return None
         return row.entry_id, row.created_at
+
+    async def state(self, person_key: str) -> PersonState:
+        """Profile, relayed ticket and dialogue state together, as a message arrives.
+
+        While the database is away: an empty state, so the person is still answered.
+        """
+        try:
+            async with self.engine.connect() as connection:
+                row = (await connection.execute(_STATE, {"key": person_key})).one_or_none()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            logger.warning("database unavailable (%s); no person state", type(error).__name__)
+            return PersonState()
+        if row is None:
+            return PersonState()
+        last = (row.entry_id, row.created_at) if row.entry_id is not None else None
+        return PersonState(
+            _profile_of(row.audience, row.phone, row.blocked_bot), row.relay_ticket, last
+        )
 
     async def profile(self, person_key: str) -> Profile | None:
         """What we remember about a person (role, phone), or ``None`` for someone new.
@@ -702,8 +815,7 @@ class InquiryLog:
             ).one_or_none()
         if row is None:
             return None
-        audience = Audience(row.audience) if row.audience in {a.value for a in Audience} else None
-        return Profile(audience, row.phone, row.blocked_bot)
+        return _profile_of(row.audience, row.phone, row.blocked_bot)
 
     async def remember(self, person: Person, *, phone: str | None = None) -> None:
         """Stores the person (with their chosen role) and, if given, their phone number."""

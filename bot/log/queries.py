@@ -66,6 +66,19 @@ def storable_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
 
+def relaying() -> ColumnElement[bool]:
+    """Tickets a person is in conversation with the office on, so their messages are relayed.
+
+    Once a specialist took or answered the ticket, or when the person asked for a person
+    themselves; until then the bot answers them.
+    """
+    return or_(
+        Ticket.status == TicketStatus.IN_PROGRESS.value,
+        (Ticket.status == TicketStatus.OPEN.value)
+        & (Ticket.reason == TicketReason.HUMAN_REQUEST.value),
+    )
+
+
 class InquiryNotFound(LookupError):
     """No inquiry (or ticket) with that id."""
 

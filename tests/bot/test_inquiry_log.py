@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.assistant import Assistant, Person
 from bot.log import queries
-from bot.log.inquiry_log import InquiryLog
+from bot.log.inquiry_log import InquiryLog, PersonState
 from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
 from bot.log.models import Person as PersonRow
 from knowledge.matcher import Outcome
@@ -301,3 +301,45 @@ async def test_forged_ids_beyond_the_integer_range_simply_find_nothing(
             await queries.assign_ticket(session, inquiry_id=forged, staff="王")
         with pytest.raises(queries.InquiryNotFound):
             await queries.add_staff_reply(session, ticket_id=forged, staff="王", text="x")
+
+
+async def test_a_persons_state_holds_profile_relayed_ticket_and_last_answer_in_one_read(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assert await inquiry_log.state("telegram:404") == PersonState()  # someone new
+    assistant = Assistant(knowledge, inquiry_log)
+    await inquiry_log.remember(ALICE, phone="13800000000")
+    answered = await assistant.ask(ALICE, "人才公寓怎么申请", channel="telegram")
+    await assistant.ask(ALICE, "公积金怎么提取", channel="telegram")  # unmatched: not the state
+    state = await inquiry_log.state(ALICE.key)
+    assert state.profile is not None
+    assert (state.profile.audience, state.profile.phone) == (Audience.TALENT, "13800000000")
+    assert state.last_entry is not None and state.last_entry[0] == "housing-talent-apartment"
+    assert state.last_entry == await inquiry_log.last_entry(ALICE.key)
+    assert answered.inquiry_id is not None
+    # The unmatched question's ticket is not a conversation with the office until taken.
+    assert state.relay_ticket is None
+    assert (await inquiry_log.state(BOB.key)).profile is None
+    asked = await inquiry_log.request_human(BOB, "我想和工作人员聊聊")
+    bob = await inquiry_log.state(BOB.key)
+    assert bob.relay_ticket == asked and bob.last_entry is None
+
+
+async def test_replies_marked_at_once_are_all_stored(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assistant = Assistant(knowledge, inquiry_log)
+    people = [Person(f"telegram:{3000 + n}", f"P{n}") for n in range(30)]
+    replies = await asyncio.gather(
+        *(
+            assistant.ask(p, "人才公寓怎么申请", channel="telegram", update_id=7000 + n)
+            for n, p in enumerate(people)
+        )
+    )
+    ids = [r.inquiry_id for r in replies if r.inquiry_id is not None]
+    await asyncio.gather(*(inquiry_log.mark_replied(i) for i in [*ids, 2**40]))
+    async with inquiry_log.sessions() as session:
+        marked = await session.scalars(select(Inquiry.id).where(Inquiry.replied_at.is_not(None)))
+        assert sorted(marked) == sorted(ids)
+    again = await assistant.ask(people[0], "人才公寓怎么申请", channel="telegram", update_id=7000)
+    assert again.already_replied
