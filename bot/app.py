@@ -33,6 +33,7 @@ from handlers.polling import Poller
 from handlers.render import configure_sending
 from handlers.staff import StaffNotifier, TelegramStaff
 from handlers.transport import AiohttpRequest
+from handlers.webhook import WebhookEndpoint, webhook_app
 
 __all__ = ["COMMANDS", "StartupError", "build_application", "publish_commands", "run"]
 
@@ -211,14 +212,70 @@ def _run_webhook(app: TelegramApp, settings: Settings) -> None:
     telegram = settings.telegram
     if not telegram.webhook_url or telegram.webhook_secret is None:
         raise StartupError(texts().t("cli.webhook_needs"))
-    app.run_webhook(
-        listen=telegram.webhook_listen,
-        port=telegram.webhook_port,
-        url_path="telegram",
-        webhook_url=telegram.webhook_url,
-        secret_token=telegram.webhook_secret.get_secret_value(),
-        allowed_updates=Update.ALL_TYPES,
+    asyncio.run(serve_webhook(app, settings))
+
+
+@contextlib.asynccontextmanager
+async def _started(app: TelegramApp) -> AsyncIterator[None]:
+    """The application initialized and started, then stopped and shut down in order."""
+    try:
+        await app.initialize()
+    except BaseException:
+        # A rejected token or no network: PTB leaves its HTTP client open on this path.
+        await app.bot.request.shutdown()
+        raise
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield
+        finally:
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def serve_webhook(app: TelegramApp, settings: Settings) -> None:
+    """The webhook server (``handlers.webhook``) until SIGINT/SIGTERM.
+
+    A stop signal ends accepting; the updates in hand are finished and acknowledged, then the
+    application is shut down in order. The webhook stays registered with Telegram, which
+    keeps new updates until the bot is back.
+    """
+    import uvicorn
+
+    telegram = settings.telegram
+    assert telegram.webhook_url is not None and telegram.webhook_secret is not None
+    secret = telegram.webhook_secret.get_secret_value()
+    endpoint = WebhookEndpoint(
+        app,
+        secret=secret,
+        max_body_bytes=telegram.max_webhook_body_bytes,
+        concurrency=telegram.concurrent_updates,
     )
+    config = uvicorn.Config(
+        webhook_app(endpoint),
+        host=telegram.webhook_listen,
+        port=telegram.webhook_port,
+        server_header=False,
+        lifespan="off",
+        log_config=None,  # through our logging, whose filter redacts secrets
+        log_level="warning",
+        access_log=False,
+    )
+    server = _console_server(uvicorn.Server)(config)
+    async with _started(app):
+        await app.bot.set_webhook(
+            url=telegram.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
+        logger.info("webhook on %s:%d", telegram.webhook_listen, telegram.webhook_port)
+        await server.serve()
+    logger.info("stopped after %d updates (%d unparseable)", endpoint.handled, endpoint.skipped)
 
 
 async def poll(app: TelegramApp, settings: Settings) -> None:
@@ -231,29 +288,13 @@ async def poll(app: TelegramApp, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, poller.stop)
-    try:
-        await app.initialize()
-    except BaseException:
-        # A rejected token or no network: PTB leaves its HTTP client open on this path.
-        await app.bot.request.shutdown()
-        raise
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
+    async with _started(app):
         await app.bot.delete_webhook(drop_pending_updates=False)
-        await app.start()
         try:
             await poller.run()
         finally:
             await poller.confirm()
-            await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        logger.info("stopped after %d updates (%d unparseable)", poller.handled, poller.skipped)
+    logger.info("stopped after %d updates (%d unparseable)", poller.handled, poller.skipped)
 
 
 @contextlib.asynccontextmanager
@@ -358,6 +399,7 @@ def serve_console(
                     forwarded_allow_ips="*" if web.trust_proxy_headers else None,
                     server_header=False,
                     lifespan="off",  # the services are opened and closed around the server
+                    log_config=None,  # through our logging, whose filter redacts secrets
                     log_level="warning",
                     access_log=False,
                 )

@@ -140,8 +140,7 @@ class TelegramSettings(_Section):
     send_retries: int = Field(3, ge=0, le=10)
     """Retries of a send that failed on the network or a 429 flood wait; refusals never retry."""
     max_webhook_body_bytes: int = Field(1_048_576, ge=1024, le=100 * 1_048_576)
-    """Meant for webhook requests; NOT enforced yet: python-telegram-bot's webhook server takes no
-    body limit (its tornado server refuses bodies over 100 MB). Kept so deployments can set it."""
+    """A webhook request with a longer body is refused (413) without being read whole."""
     concurrent_updates: int = Field(64, ge=1, le=1024)
     """Updates handled at once; one person's messages are still handled in order."""
 

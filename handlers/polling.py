@@ -26,7 +26,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
-__all__ = ["Poller"]
+__all__ = ["Poller", "chat_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _seconds(value: float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-def _chat_key(update: Update) -> int:
+def chat_key(update: Update) -> int:
     """Updates with the same key are handled one after another (one person's, one chat's)."""
     if update.effective_chat is not None:
         return update.effective_chat.id
@@ -193,7 +193,7 @@ class Poller:
             self.skipped += 1
             logger.error("skipping update %s: it cannot be parsed", update_id)
             return
-        key = _chat_key(update)
+        key = chat_key(update)
         before = self._last_of_chat.get(key)
         task = asyncio.create_task(self._handle(update, before))
         self._in_hand[update_id] = task

@@ -805,9 +805,9 @@ class InquiryLog:
             return None
 
     async def _profile(self, person_key: str) -> Profile | None:
-        async with self.sessions() as session:
+        async with self.engine.connect() as connection:  # Core: every button tap reads it
             row = (
-                await session.execute(
+                await connection.execute(
                     select(PersonRow.audience, PersonRow.phone, PersonRow.blocked_bot).where(
                         PersonRow.key == person_key
                     )
