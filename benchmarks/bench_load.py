@@ -35,6 +35,7 @@ import functools
 import itertools
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -83,6 +84,8 @@ class TimedFake(FakeTelegram):
         self.received: dict[int, int] = defaultdict(int)
         self.waiters: dict[int, asyncio.Future[float]] = {}
         self.answered_queries: dict[str, asyncio.Future[float]] = {}
+        self.answered_early: dict[str, float] = {}
+        """Answered before anyone waited (a webhook answers inside the POST that delivers)."""
 
     async def _store(self, message: JSON) -> JSON:
         stored = await super()._store(message)
@@ -97,10 +100,21 @@ class TimedFake(FakeTelegram):
 
     async def _answer_callback_query(self, call: Any) -> bool:
         result = await super()._answer_callback_query(call)
-        waiter = self.answered_queries.pop(str(call.params.get("callback_query_id")), None)
-        if waiter is not None and not waiter.done():
+        query_id = str(call.params.get("callback_query_id"))
+        waiter = self.answered_queries.pop(query_id, None)
+        if waiter is None:
+            self.answered_early[query_id] = time.perf_counter()
+        elif not waiter.done():
             waiter.set_result(time.perf_counter())
         return result
+
+    def expect_answer(self, query_id: str) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        if query_id in self.answered_early:
+            future.set_result(self.answered_early.pop(query_id))
+        else:
+            self.answered_queries[query_id] = future
+        return future
 
     def expect_message(self, chat_id: int) -> asyncio.Future[float]:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
@@ -161,8 +175,7 @@ async def person(
                 if not any(b.get("text") == payload for row in rows for b in row):
                     continue
                 update = await fake.tap(user, message, payload)
-                future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-                fake.answered_queries[update["callback_query"]["id"]] = future
+                future = fake.expect_answer(update["callback_query"]["id"])
                 results.taps += 1
             else:
                 future = fake.expect_message(user.id)
@@ -190,8 +203,24 @@ def _status_kb(pid: int, key: str) -> float:
     return 0.0
 
 
-def bot_environment(fake: FakeTelegram, database_url: str, workdir: Path) -> dict[str, str]:
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bot_environment(
+    fake: FakeTelegram, database_url: str, workdir: Path, webhook_port: int | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
+    if webhook_port is not None:
+        env["TALENTBOT_TELEGRAM__WEBHOOK_URL"] = f"http://127.0.0.1:{webhook_port}/telegram"
+        env["TALENTBOT_TELEGRAM__WEBHOOK_PORT"] = str(webhook_port)
+        env["TALENTBOT_TELEGRAM__WEBHOOK_SECRET"] = WEBHOOK_SECRET
     env.update(
         {
             "TALENTBOT_TELEGRAM__TOKEN": fake.token,
@@ -211,11 +240,12 @@ def bot_environment(fake: FakeTelegram, database_url: str, workdir: Path) -> dic
 
 
 async def start_bot(
-    fake: FakeTelegram, database_url: str, workdir: Path
+    fake: FakeTelegram, database_url: str, workdir: Path, *, webhook: bool = False
 ) -> asyncio.subprocess.Process:
+    port = free_port() if webhook else None
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
-        cwd=PROJECT_ROOT, env=bot_environment(fake, database_url, workdir),
+        cwd=PROJECT_ROOT, env=bot_environment(fake, database_url, workdir, port),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=open(workdir / "bot.log", "wb"),  # noqa: SIM115 - the child owns it until it exits
     )  # fmt: skip
@@ -231,7 +261,14 @@ async def start_bot(
         log = (workdir / "bot.log").read_text(errors="replace")
         raise SystemExit("the bot did not start:\n" + log[-1500:])
     exited.cancel()
+    while port is not None and not _listening(port):  # webhook: up a moment after setMyCommands
+        await asyncio.sleep(0.1)
     return process
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> int:
@@ -266,7 +303,7 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
     fake = TimedFake()
     async with fake:
         fake.group(STAFF_CHAT, "人才服务专员")
-        process = await start_bot(fake, database_url, workdir)
+        process = await start_bot(fake, database_url, workdir, webhook=args.webhook)
         results = Results()
         people = [fake.user(10_000 + n, f"P{n}") for n in range(args.people)]
         for user in people:
@@ -297,6 +334,7 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
     replies = len(results.latencies_ms)
     lat = results.latencies_ms
     offered = f"offered {args.rate:.0f}/s" if args.rate else "as fast as replies come"
+    offered += ", webhook" if args.webhook else ""
     print(
         f"{name:<10} [{offered}] {replies / elapsed:8.1f} msg/s   p50 {percentile(lat, 0.5):7.1f}  "
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
@@ -314,7 +352,7 @@ async def soak(name: str, database_url: str, args: argparse.Namespace, workdir: 
     fake = TimedFake()
     async with fake:
         fake.group(STAFF_CHAT, "人才服务专员")
-        process = await start_bot(fake, database_url, workdir)
+        process = await start_bot(fake, database_url, workdir, webhook=args.webhook)
         results = Results()
         people = [fake.user(20_000 + n, f"S{n}") for n in range(200)]
         for user in people:
@@ -375,6 +413,9 @@ async def main() -> None:
         default=None,
         help="offered messages a second (default: a burst, each person as fast as replies come;"
         " 50 in a soak)",
+    )
+    parser.add_argument(
+        "--webhook", action="store_true", help="updates POSTed to `talentbot run --webhook`"
     )
     args = parser.parse_args()
     if args.rate is None:
