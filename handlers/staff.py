@@ -45,6 +45,14 @@ def _staff_texts() -> Texts:
     return texts("zh")
 
 
+def _flood_wait(exc: BaseException) -> float | None:
+    """The seconds a 429 asks to wait before the next send."""
+    if isinstance(exc, RetryAfter):
+        after = exc.retry_after
+        return after.total_seconds() if isinstance(after, timedelta) else float(after)
+    return None
+
+
 def _temporary(exc: BaseException) -> bool:
     """A group send worth retrying: the network or a flood wait, not Telegram's refusal."""
     return isinstance(exc, RetryAfter) or (
@@ -107,8 +115,10 @@ class StaffNotifier:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.outbox = Outbox(_temporary)
+        self.outbox = Outbox(_temporary, wait_asked=_flood_wait)
         """Group sends go through here, so no person's reply waits for the staff group."""
+        self._missing: set[int] = set()
+        """Tickets whose missing card is queued (the periodic check does not queue it twice)."""
 
     @property
     def chat_id(self) -> int | None:
@@ -127,17 +137,38 @@ class StaffNotifier:
             lambda: self._post(bot, ticket_id, text, author),
         )
 
+    def post_missing_card(self, bot: Bot, ticket_id: int) -> None:
+        """Queues the ticket's card, posted only if it still has none when its turn comes."""
+        if self.chat_id is None or ticket_id in self._missing:
+            return
+        self._missing.add(ticket_id)
+
+        async def post() -> None:
+            try:
+                await self._post_card(bot, await self.services.desk.card(ticket_id))
+            finally:
+                self._missing.discard(ticket_id)
+
+        self.outbox.put(f"missing card of ticket {ticket_id}", post)
+
+    async def _post_card(self, bot: Bot, card: TicketCard) -> bool:
+        """Posts the card if the ticket has none yet; whether it did."""
+        assert self.chat_id is not None
+        if card.card_message_id is not None:
+            return False
+        view = cards.card(card, _staff_texts())
+        sent = await bot.send_message(
+            self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
+        )
+        await self.services.desk.link(card.id, self.chat_id, sent.message_id, is_card=True)
+        return True
+
     async def _post(self, bot: Bot, ticket_id: int, text: str, author: str) -> None:
         assert self.chat_id is not None
         desk = self.services.desk
         card = await desk.card(ticket_id)
         t = _staff_texts()
-        if card.card_message_id is None:
-            view = cards.card(card, t)
-            sent = await bot.send_message(
-                self.chat_id, view.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(view)
-            )
-            await desk.link(ticket_id, self.chat_id, sent.message_id, is_card=True)
+        if await self._post_card(bot, card):
             return
         relayed = views.plain(
             t.t("staff.relayed", ticket=ticket_id, name=author or card.person_name, text=text)
@@ -454,8 +485,16 @@ class StaffHandlers:
         await self._relay_to_person(update, context.bot, ticket, message.text, message)
 
     async def remind_job(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
-        """JobQueue: re-announce tickets open longer than the SLA (state in the database)."""
-        sla = timedelta(hours=self.services.settings.staff.sla_hours)
+        """JobQueue: post cards still missing; re-announce tickets open longer than the SLA.
+
+        A card is missing when a ticket opened before the previous check has none (state in
+        the database, so a restart or a lost queue changes nothing).
+        """
+        settings = self.services.settings.staff
+        before = utcnow() - timedelta(seconds=settings.reminder_check_seconds)
+        for ticket_id in await self.services.desk.without_card(opened_before=before):
+            self.notifier.post_missing_card(context.bot, ticket_id)
+        sla = timedelta(hours=settings.sla_hours)
         for card in await self.services.desk.due_for_reminder(sla=sla):
             try:
                 await self.notifier.remind(context.bot, card)

@@ -4,7 +4,9 @@ Staff-group cards are limited by Telegram to about 20 a minute per group; awaite
 handling of a person's message, thirty unmatched questions at once made everyone wait half a
 minute. Here they are queued and sent one after another by a background task, in order (a
 ticket's card before the messages relayed to it), each retried with back-off while the error
-is temporary, so a 502 or a dropped connection no longer leaves a ticket without its card.
+is temporary (waiting as long as a flood wait asks), so a 502 or a dropped connection no
+longer leaves a ticket without its card. What is still queued when the process ends, or gave up
+for good, is not lost either: the staff desk's periodic check posts every card still missing.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ class Outbox:
         self,
         retryable: Callable[[BaseException], bool],
         *,
+        wait_asked: Callable[[BaseException], float | None] = lambda _: None,
         first_backoff: float = 1.0,
         max_backoff: float = 60.0,
         max_attempts: int = 50,
     ) -> None:
         self.retryable = retryable
+        self.wait_asked = wait_asked
+        """The wait a failure itself asks for (a flood wait's ``retry_after``), if any."""
         self.first_backoff = first_backoff
         self.max_backoff = max_backoff
         self.max_attempts = max_attempts
@@ -90,8 +95,10 @@ class Outbox:
                     self.failed += 1
                     logger.error("%s failed for good after %d attempt(s): %s", label, attempt, exc)
                     return
-                logger.warning("%s failed (%s); retrying in %.0f s", label, exc, backoff)
-                await asyncio.sleep(backoff)
+                asked = self.wait_asked(exc)
+                wait = backoff if asked is None else asked
+                logger.warning("%s failed (%s); retrying in %.0f s", label, exc, wait)
+                await asyncio.sleep(wait)
                 backoff = min(backoff * 2, self.max_backoff)
             else:
                 self.sent += 1

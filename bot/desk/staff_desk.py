@@ -364,6 +364,26 @@ class StaffDesk:
             ).all()
             return [await self._card(session, t) for t in tickets]
 
+    async def without_card(self, *, opened_before: datetime, limit: int = 50) -> list[int]:
+        """Unresolved tickets opened before then whose card never reached the staff group.
+
+        Their card was still queued when the bot stopped, gave up on a long outage, or the
+        ticket was opened elsewhere (the web chat, the spool's replay): the periodic check
+        posts them.
+        """
+        async with self.log.engine.connect() as connection:
+            rows = await connection.scalars(
+                select(Ticket.id)
+                .where(
+                    Ticket.status.in_(OPEN),
+                    Ticket.card_message_id.is_(None),
+                    Ticket.opened_at <= opened_before,
+                )
+                .order_by(Ticket.id)
+                .limit(limit)
+            )
+            return list(rows)
+
     async def mark_reminded(self, ticket_id: int, now: datetime | None = None) -> None:
         """Notes that the ticket was re-announced."""
         async with self.log.sessions.begin() as session:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from telegram.error import BadRequest, NetworkError
 
 from bot.app import build_application
+from bot.assistant import Person
 from bot.log.models import Feedback, Inquiry, Ticket
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
@@ -95,14 +96,15 @@ async def test_telegram_refusals_are_never_retried() -> None:
 
 @asynccontextmanager
 async def bot_with_group(
-    tmp_path: Path, knowledge: KnowledgeService
+    tmp_path: Path, knowledge: KnowledgeService, *, check_seconds: float = 600
 ) -> AsyncIterator[tuple[FakeTelegram, FakeChat, Services]]:
     """The bot with a staff group and Telegram's real group limit (20 a minute)."""
     async with FakeTelegram() as fake:
         path = tmp_path / "settings.yaml"
         path.write_text(
             f"database:\n  url: sqlite+aiosqlite:///{tmp_path / 'faults.sqlite3'}\n"
-            f"staff:\n  user_ids: [900]\n  chat_id: {STAFF_CHAT}\n",
+            f"staff:\n  user_ids: [900]\n  chat_id: {STAFF_CHAT}\n"
+            f"  reminder_check_seconds: {check_seconds}\n",
             encoding="utf-8",
         )
         services = Services(load_settings(path), knowledge)
@@ -135,6 +137,26 @@ async def test_a_card_whose_post_fails_is_posted_later(
         assert (await services.desk.card(1)).card_message_id == card["message_id"]
         cards = [m for m in fake.bot_messages(group) if "工单 #1" in m["text"]]
         assert len(cards) == 1, "posted once, after the failures"
+
+
+async def test_a_ticket_whose_card_never_went_out_gets_it_from_the_periodic_check_once(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    async with bot_with_group(tmp_path, knowledge, check_seconds=0.5) as (fake, group, services):
+        # Opened where no card is posted (the web chat without Telegram, a bot that stopped
+        # with the card still queued): only the database knows the ticket.
+        visitor = Person("web:0123456789abcdef", "访客 cdef", None, "zh")
+        ticket = await services.log.request_human(visitor, "想找工作人员聊聊落户")
+        card = await fake.wait_for_bot_message(group, "落户", timeout=15)
+        assert f"#{ticket}" in card["text"]
+        for _ in range(50):  # the card's id is recorded just after Telegram has it
+            if (await services.desk.card(ticket)).card_message_id is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert (await services.desk.card(ticket)).card_message_id == card["message_id"]
+        await asyncio.sleep(2)  # several more checks
+        posted = [m for m in fake.bot_messages(group) if f"#{ticket}" in m["text"]]
+        assert len(posted) == 1, "posted once"
 
 
 async def test_thirty_cards_at_once_do_not_hold_up_another_persons_answer(
