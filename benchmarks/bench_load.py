@@ -214,7 +214,12 @@ def free_port() -> int:
 
 
 def bot_environment(
-    fake: FakeTelegram, database_url: str, workdir: Path, webhook_port: int | None = None
+    fake: FakeTelegram,
+    database_url: str,
+    workdir: Path,
+    webhook_port: int | None = None,
+    *,
+    person_limit: bool = False,
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTBOT_")}
     if webhook_port is not None:
@@ -232,20 +237,27 @@ def bot_environment(
             # The bot's own capacity, not Telegram's published sending limits.
             "TALENTBOT_TELEGRAM__MAX_MESSAGES_PER_SECOND": "100000",
             "TALENTBOT_TELEGRAM__MAX_GROUP_MESSAGES_PER_MINUTE": "100000",
-            "TALENTBOT_LIMITS__MESSAGES_PER_MINUTE": "100000",
-            "TALENTBOT_LIMITS__BURST": "100000",
         }
     )
+    if not person_limit:  # a flood is measured against the default per-person limit
+        env["TALENTBOT_LIMITS__MESSAGES_PER_MINUTE"] = "100000"
+        env["TALENTBOT_LIMITS__BURST"] = "100000"
     return env
 
 
 async def start_bot(
-    fake: FakeTelegram, database_url: str, workdir: Path, *, webhook: bool = False
+    fake: FakeTelegram,
+    database_url: str,
+    workdir: Path,
+    *,
+    webhook: bool = False,
+    person_limit: bool = False,
 ) -> asyncio.subprocess.Process:
     port = free_port() if webhook else None
+    env = bot_environment(fake, database_url, workdir, port, person_limit=person_limit)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
-        cwd=PROJECT_ROOT, env=bot_environment(fake, database_url, workdir, port),
+        cwd=PROJECT_ROOT, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=open(workdir / "bot.log", "wb"),  # noqa: SIM115 - the child owns it until it exits
     )  # fmt: skip
@@ -299,11 +311,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-async def burst(name: str, database_url: str, args: argparse.Namespace, workdir: Path) -> None:
+async def flooder(fake: TimedFake, count: int) -> int:
+    """One person sending ``count`` messages back to back, never waiting for a reply."""
+    user = fake.user(9_999, "Flood")
+    fake.private_chat(user)
+    for n in range(count):
+        await fake.send_text(user, f"人才公寓怎么申请 {n}")
+    return count
+
+
+async def burst(
+    name: str, database_url: str, args: argparse.Namespace, workdir: Path, flood: int = 0
+) -> None:
     fake = TimedFake()
     async with fake:
         fake.group(STAFF_CHAT, "人才服务专员")
-        process = await start_bot(fake, database_url, workdir, webhook=args.webhook)
+        process = await start_bot(
+            fake, database_url, workdir, webhook=args.webhook, person_limit=bool(args.flood)
+        )
         results = Results()
         people = [fake.user(10_000 + n, f"P{n}") for n in range(args.people)]
         for user in people:
@@ -322,11 +347,13 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
             )
             for n, user in enumerate(people)
         ]
+        flooding = asyncio.ensure_future(flooder(fake, flood))
         try:
             await asyncio.wait_for(asyncio.gather(*tasks), args.deadline)
         except TimeoutError:
             print(f"  stopped at the {args.deadline:.0f} s deadline")
         elapsed = time.perf_counter() - started
+        flooded = await flooding
         await asyncio.sleep(2)  # let the last inquiries reach the database
         peak = peak_rss_mb(process.pid) if process.returncode is None else float("nan")
         code = await stop_bot(process)
@@ -335,11 +362,13 @@ async def burst(name: str, database_url: str, args: argparse.Namespace, workdir:
     lat = results.latencies_ms
     offered = f"offered {args.rate:.0f}/s" if args.rate else "as fast as replies come"
     offered += ", webhook" if args.webhook else ""
+    offered += f", one person flooding {flooded}" if flooded else ""
+    expected = results.texts_sent + flooded
     print(
         f"{name:<10} [{offered}] {replies / elapsed:8.1f} msg/s   p50 {percentile(lat, 0.5):7.1f}  "
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
         f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
-        f"stored {stored} ({'ok' if stored == results.texts_sent else 'MISMATCH'})   "
+        f"stored {stored} ({'ok' if stored == expected else 'MISMATCH'})   "
         f"peak {peak:.0f} MB   exit {code}"
     )
 
@@ -348,7 +377,9 @@ def _free(busy: set[int], user_id: int, _: object) -> None:
     busy.discard(user_id)
 
 
-async def soak(name: str, database_url: str, args: argparse.Namespace, workdir: Path) -> None:
+async def soak(
+    name: str, database_url: str, args: argparse.Namespace, workdir: Path, _flood: int = 0
+) -> None:
     fake = TimedFake()
     async with fake:
         fake.group(STAFF_CHAT, "人才服务专员")
@@ -417,19 +448,29 @@ async def main() -> None:
     parser.add_argument(
         "--webhook", action="store_true", help="updates POSTed to `talentbot run --webhook`"
     )
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=0,
+        help="run twice, the second time with one more person sending this many messages back"
+        " to back (default per-person limit on); the others' latency is compared",
+    )
     args = parser.parse_args()
     if args.rate is None:
         args.rate = 50.0 if args.soak else 0.0
     run = soak if args.soak else burst
     if not args.soak:
         print(f"{args.people} people x {args.messages} messages, on 127.0.0.1")
+    floods = (0, args.flood) if args.flood and not args.soak else (0,)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        if args.db in ("sqlite", "both"):
-            await run("SQLite", f"sqlite+aiosqlite:///{workdir / 'load.sqlite3'}", args, workdir)
-        if args.db in ("postgres", "both"):
-            with ThrowawayPostgres("talentbot_load") as server:
-                await run("PostgreSQL", server.url, args, workdir)
+        for flood in floods:  # each run on a fresh database (update ids start again)
+            if args.db in ("sqlite", "both"):
+                url = f"sqlite+aiosqlite:///{workdir / f'load-{flood}.sqlite3'}"
+                await run("SQLite", url, args, workdir, flood)
+            if args.db in ("postgres", "both"):
+                with ThrowawayPostgres("talentbot_load") as server:
+                    await run("PostgreSQL", server.url, args, workdir, flood)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Pickle
 
 from bot.chat.turns import StaffChannel
 from bot.desk.delivery import Reach, either, web_reach
+from bot.log.spool import Spool, default_spool_path
 from bot.services import Services
 from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
@@ -284,7 +285,8 @@ async def poll(app: TelegramApp, settings: Settings) -> None:
     SIGINT/SIGTERM end the fetching; the updates in hand are finished, confirmed, and the
     application is shut down in order (jobs, persistence, the inquiry log).
     """
-    poller = Poller(app, concurrency=settings.telegram.concurrent_updates)
+    journal = Spool(default_spool_path(settings.database.url, "updates"))
+    poller = Poller(app, concurrency=settings.telegram.concurrent_updates, journal=journal)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, poller.stop)

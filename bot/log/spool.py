@@ -27,16 +27,19 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 """Where the spool of a PostgreSQL database lives unless a path is given."""
 
 
-def default_spool_path(url: str) -> Path:
-    """Next to the SQLite file; for a server database, ``data/spool-<host>-<port>-<db>.jsonl``."""
+def default_spool_path(url: str, kind: str = "spool") -> Path:
+    """Next to the SQLite file; for a server database, ``data/<kind>-<host>-<port>-<db>.jsonl``.
+
+    ``kind`` "updates" names the bot's journal of fetched Telegram updates (``handlers.polling``).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             path = Path(database)
-            return path.with_name(path.name + ".spool.jsonl")
-        return DATA_DIR / "spool-memory.jsonl"
-    name = f"spool-{parsed.host or 'local'}-{parsed.port or 0}-{parsed.database or 'db'}.jsonl"
+            return path.with_name(f"{path.name}.{kind}.jsonl")
+        return DATA_DIR / f"{kind}-memory.jsonl"
+    name = f"{kind}-{parsed.host or 'local'}-{parsed.port or 0}-{parsed.database or 'db'}.jsonl"
     return DATA_DIR / name
 
 

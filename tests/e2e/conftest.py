@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from telegram.ext import Application
 
 from bot.app import build_application
+from bot.log.spool import Spool
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from handlers.polling import Poller
@@ -47,7 +49,8 @@ async def start_polling(app: TelegramApp) -> None:
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
-    poller = Poller(app, timeout=1)
+    journal = Spool(Path(tempfile.mkdtemp(prefix="talentbot-journal-")) / "updates.jsonl")
+    poller = Poller(app, timeout=1, journal=journal)
     _pollers[id(app)] = (poller, asyncio.create_task(poller.run()))
 
 

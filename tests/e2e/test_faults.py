@@ -16,17 +16,19 @@ from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from telegram.error import BadRequest, NetworkError
 
 from bot.app import build_application
 from bot.assistant import Person
 from bot.log.models import Feedback, Inquiry, Ticket
+from bot.log.spool import Spool
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
+from handlers.polling import Poller
 from handlers.render import with_retries
 from knowledge.service import KnowledgeService
-from tests.e2e.conftest import Running, start_polling, stop_polling
+from tests.e2e.conftest import Running, e2e_settings, start_polling, stop_polling
 from tests.fakegram import FakeChat, FakeTelegram
 
 STAFF_CHAT = -100_555
@@ -258,6 +260,63 @@ async def test_a_flooding_person_gets_one_notice_and_others_are_still_answered(
     flooded = [r for r in rows if r.text.startswith("人才公寓怎么申请") and r.outcome == "limited"]
     assert len(flooded) == 40 - answered, "every message is counted"
     assert tickets == []
+
+
+async def test_a_thousand_queued_messages_of_one_person_do_not_hold_up_another(
+    running: Running,
+) -> None:
+    # One chat's updates are handled one after another; without the journal they filled the
+    # Bot API's hundred-update window and everybody else's message waited behind all of them.
+    fake = running.fake
+    flood, bob = fake.user(900_011, "Flood"), fake.user(900_012, "Bob")
+    for n in range(1000):
+        await fake.send_text(flood, f"人才公寓怎么申请{n}")
+    await fake.send_text(bob, "人才公寓怎么申请")
+    await fake.wait_for_bot_message(bob, "来源", timeout=30)
+    async with running.services.log.sessions() as session:
+        handled = await session.scalar(
+            select(func.count())
+            .select_from(Inquiry)
+            .where(Inquiry.text.startswith("人才公寓怎么申请"))
+        )
+    assert handled is not None and handled < 1000 - 100, "Bob was answered behind the flood"
+
+
+async def test_updates_the_journal_kept_from_before_a_crash_are_handled_at_start(
+    tmp_path: Path, knowledge: KnowledgeService
+) -> None:
+    async with FakeTelegram() as fake:
+        alice = fake.user(730, "Alice")
+        journal = Spool(tmp_path / "updates.jsonl")
+        kept = {
+            "update_id": 5_000_001,
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": alice.id, "type": "private", "first_name": "Alice"},
+                "from": {"id": alice.id, "is_bot": False, "first_name": "Alice"},
+                "text": "人才公寓怎么申请",
+            },
+        }
+        journal.append([{"update": kept}, {"update": "torn"}])
+        services = Services(e2e_settings(tmp_path), knowledge)
+        app = build_application(
+            services, token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
+        )
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        poller = Poller(app, timeout=1, journal=journal)
+        polling = asyncio.create_task(poller.run())
+        try:
+            await fake.wait_for_bot_message(alice, "来源", timeout=15)
+        finally:
+            poller.stop()
+            await polling
+            await stop_polling(app)
+        assert len(journal) == 0, "finished updates leave the journal"
+        assert len(answers(fake, alice)) == 1
 
 
 async def test_two_quick_taps_on_helpful_store_one_rating_and_both_get_a_polite_answer(
