@@ -14,6 +14,10 @@ its figures are printed once, at the end. ``--lever`` names a row of the closing
 the same search is run with one lever switched off, so each lever is measured the same way.
 
 Run: ``.venv/bin/python -m benchmarks.tune_matcher [--quick] [--lever NAME]``.
+
+It only prints. The decision weights in ``MatchConfig`` now come from ``knowledge.calibration``
+(fitted on the knowledge base's own held-out questions; the tune half has too few wrong answers
+to place the threshold): copy weights from here only to measure a lever, not into the matcher.
 """
 
 from __future__ import annotations

@@ -56,9 +56,10 @@ class KnowledgeSettings(_Section):
 class MatchingSettings(_Section):
     """When to answer, offer "您是不是想问" or hand over (confidences are in [0, 1]).
 
-    The matcher estimates how likely its best entry is right (a model tuned on the blind
-    question set); it answers from ``answer_confidence`` and offers choices from
-    ``suggest_confidence``. Raise ``answer_confidence`` for fewer wrong answers and more choices.
+    The matcher estimates how likely its best entry is right (a model fitted on the knowledge
+    base's own questions, each held out in turn: ``knowledge.calibration``); it answers from
+    ``answer_confidence`` and offers choices from ``suggest_confidence``. Raise
+    ``answer_confidence`` for fewer wrong answers and more choices.
     """
 
     answer_confidence: float = Field(MatchConfig.answer_confidence, ge=0, le=1)

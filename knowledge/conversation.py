@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from knowledge.intents import is_unclear, wants_a_person
-from knowledge.matcher import Candidate, Match, Matcher, Outcome
+from knowledge.matcher import SIGNALS, Candidate, Match, Matcher, Outcome
 from knowledge.normalize import clean
 from knowledge.schema import Audience, Entry
 
@@ -55,7 +55,9 @@ _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
     r"能不能|可以吗|行吗|呢$|这个|它|这项|该|"
-    r"\b(how|apply|where|who|when|cost|how much|how many|what about|documents|requirements)\b"
+    r"\b(how|apply|where|who|when|which|cost|how much|how many|what about|documents|requirements|"
+    r"fee|fees|free|price|hours|open|opening|address|phone|contact|deadline|eligible|conditions|"
+    r"long|paperwork|materials|too|also)\b"
 )
 
 
@@ -72,9 +74,30 @@ _ELIGIBLE = re.compile(
     r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply)\b"
 )
 _ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
+"""Words pointing back at the topic before ("Can I register my company there too?")…"""
+_EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|are)\b")
+"""…but not the "there" of "Is there a canteen nearby?"."""
+
+
+def _points_back(lowered: str) -> bool:
+    return bool(_ENGLISH_ANAPHORA.search(_EXISTENTIAL.sub(" ", lowered)))
+
+
+UNKNOWN_TOPIC = 0.5
+"""A follow-up whose topic words are at least this share unknown to the knowledge base is not
+about it ("How do I renew my passport?")."""
+
+OOS_WHOLE = 0.5
+"""A message the ranker gives this "not ours" probability is refused whole, parts or not."""
 
 SHORT_FOLLOW_UP = 8
 """With a conversation going, a message this short is tried as a follow-up."""
+
+FOLLOW_UP_MAX_WORDS = 12
+"""English follow-ups are measured in words: "Can I register my company there too?" points back
+and is one up to this many words…"""
+FOLLOW_UP_MAX_PLAIN_WORDS = 8
+"""…one that does not point back ("What about parking?") up to this many."""
 
 
 class Understanding:
@@ -125,9 +148,15 @@ class Understanding:
 
     def _looks_like_follow_up(self, text: str) -> bool:
         compact = clean(text).replace(" ", "")
-        if not compact or len(compact) > self.follow_up_max_chars:
-            return False
         lowered = clean(text)
+        if _latin(text):
+            words = len(lowered.split())
+            if _points_back(lowered):
+                return words <= FOLLOW_UP_MAX_WORDS
+            if words > FOLLOW_UP_MAX_PLAIN_WORDS:
+                return False
+        elif not compact or len(compact) > self.follow_up_max_chars:
+            return False
         return (
             len(compact) <= SHORT_FOLLOW_UP
             or bool(_FOLLOW_UP_OPENING.search(lowered))
@@ -140,8 +169,10 @@ class Understanding:
         """Resolves ``text`` against ``context``; ``None`` leaves it to the ordinary path."""
         lowered = clean(text)
         about_me = bool(_ABOUT_ME.search(lowered) and _ELIGIBLE.search(lowered))
-        pointing = _latin(text) and bool(_ENGLISH_ANAPHORA.search(lowered))
-        if about_me or pointing or not self.matcher.topic_words(_topic_words(text)):
+        pointing = _latin(text) and _points_back(lowered)
+        topic_text = _topic_words(text)
+        topic_words = self.matcher.topic_words(topic_text)
+        if about_me or pointing or not topic_words:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
             # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
             # company there too?": English pointing back. All are about the same entry.
@@ -152,8 +183,18 @@ class Understanding:
                 (Candidate(context, 1.0),),
                 via_context=True,
             )
-        if own.outcome is Outcome.UNMATCHED and own.unknown_share >= 0.5 and not _latin(text):
-            return own  # "那公积金呢": about something the knowledge base does not hold
+        if own.outcome is Outcome.UNMATCHED and (
+            (own.unknown_share >= 0.5 and not _latin(text))
+            or (
+                sum(not self.matcher.knows(w) for w in topic_words)
+                >= UNKNOWN_TOPIC * len(topic_words)
+                and (len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(lowered))
+            )
+        ):
+            # "那公积金呢", "How do I renew my passport?", "OK, what is the weather like?": about
+            # something the knowledge base does not hold ("Can a cook apply?" asks about the
+            # entry before, with one word it does not know).
+            return own
         topic = " ".join((context.title, *context.keywords[:1]))
         combined = self.matcher.match(f"{topic} {text}", audience=audience)
         family = {context.id, *context.related}
@@ -163,10 +204,19 @@ class Understanding:
             if (
                 own.outcome is Outcome.ANSWERED
                 and own_entry is not None
-                and own_entry.id not in family
-                and self.matcher.covered_by(_topic_words(text), context.id) < self.stay_coverage
+                and own_entry.id != context.id
+                and (
+                    self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
+                    or (
+                        own_entry.id in family
+                        and self.matcher.named_by(topic_text, own_entry.id)
+                        > self.matcher.named_by(topic_text, context.id)
+                    )
+                )
             ):
-                return own  # "孩子上学呢" names a topic the entry before does not cover
+                # "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策:
+                # a topic it mentions but another entry is named after.
+                return own
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
         if own.outcome is Outcome.ANSWERED:
@@ -174,6 +224,16 @@ class Understanding:
         if combined.outcome is Outcome.SUGGESTED and own.outcome is Outcome.UNMATCHED:
             return replace(combined, query=text, via_context=True)
         return None
+
+    @staticmethod
+    def _not_ours(whole: Match) -> bool:
+        """True when the ranker reads the whole message as not ours ("公积金咋提出来，租房能提吗").
+
+        Its parts are then neither answered nor offered: a part ("租房能提吗") leans on the
+        other part for its meaning.
+        """
+        signals = dict(zip(SIGNALS, whole.signals, strict=False))
+        return whole.outcome is Outcome.UNMATCHED and signals.get("out_of_scope", 0.0) >= OOS_WHOLE
 
     # -- several questions ----------------------------------------------------------------------
 
@@ -221,11 +281,18 @@ class Understanding:
             )
         if whole.outcome is Outcome.ANSWERED:
             return whole
-        if len(answered) == 1:
-            return answered[0]
+        if self._not_ours(whole):
+            return whole
+        if len(answered) == 1 and whole.outcome is Outcome.UNMATCHED:
+            # A whole with nothing to offer is answered by its one answered part only when the
+            # whole ranked that entry first too; otherwise the part is offered below.
+            first = whole.candidates[0].entry.id if whole.candidates else None
+            if answered[0].candidates[0].entry.id == first:
+                return answered[0]
         offered: list[Candidate] = []
         for match in (whole, *matches):
-            if match.outcome is Outcome.SUGGESTED and match.candidates:
+            # A part answered on its own but not trusted to answer the message is offered.
+            if match.outcome in (Outcome.SUGGESTED, Outcome.ANSWERED) and match.candidates:
                 best = match.candidates[0]
                 if best.entry.id not in {c.entry.id for c in offered}:
                     offered.append(best)

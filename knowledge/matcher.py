@@ -354,8 +354,10 @@ the lexical scores and the ranker agree on the best entry (disagreement flags a 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """Weights and the decision; the defaults were chosen by ``benchmarks/tune_matcher.py`` on
-    the blind set's tune half and ``tests/eval/questions.yaml`` (never the report half)."""
+    """Weights and the decision. The decision model is fitted on the knowledge base's own
+    questions, cross-validated (``knowledge.calibration``); the other defaults were chosen by
+    ``benchmarks/tune_matcher.py`` on the blind set's tune half and ``tests/eval/questions.yaml``
+    (never the report half)."""
 
     answer_threshold: float = 0.5
     suggest_threshold: float = 0.35
@@ -389,13 +391,17 @@ class MatchConfig:
     refuse_unknown_share: float = 1.01
     """Refuse outright when at least this share of the question is words the KB never saw."""
     decision_weights: tuple[float, ...] | None = (
-        1.9535, 1.2498, 1.5394, 1.3771, -1.7481, 0.6739, -2.9887, 1.2004, -1.8096,
+        -0.6444, 4.4144, -0.2966, 1.9326, -1.089, 0.266, -5.9495, 2.2428, -0.8475,
     )  # fmt: skip
     """Coefficients (one per name in ``SIGNALS``, then the intercept) of a logistic model of
-    "the best candidate is the right answer", fitted on the tune half by
-    ``benchmarks/tune_matcher.py``; when set, it decides instead of the score thresholds."""
-    answer_confidence: float = 0.7
-    """With ``decision_weights``: answer when the model's confidence reaches this."""
+    "the best candidate is the right answer", fitted by ``python -m knowledge.calibration`` on
+    the knowledge base's own example and out-of-scope questions, each matched by a matcher built
+    without it (three 5-fold splits, about 16,000 decisions); when set, it decides instead of the
+    score thresholds. The tune half alone (a few hundred questions, every wrong answer a
+    confident one) cannot place the answer threshold."""
+    answer_confidence: float = 0.82
+    """With ``decision_weights``: answer when the model's confidence reaches this; the lowest
+    confidence at which the held-out questions are answered wrongly at most 2 % of the time."""
     suggest_confidence: float = 0.5
     """With ``decision_weights``: offer "您是不是想问" from this confidence up."""
     out_of_scope_weight: float = 1.0
@@ -928,12 +934,24 @@ class Matcher:
         """The words of ``text`` that could name a topic (no fillers, stopwords or digits)."""
         return self.words(self.normalizer.normalize(text))
 
+    def named_by(self, text: str, entry_id: str) -> float:
+        """Share of ``text``'s known, informative words that name ``entry_id`` (its title and
+        keywords): "那配偶工作呢" names 配偶家属就业, though 一人一策's answer mentions it too."""
+        return self._share(text, entry_id, names=True)
+
+    def knows(self, word: str) -> bool:
+        """True when ``word`` (a segmented, normalised word) occurs in some entry."""
+        return word in self._word_idf
+
     def covered_by(self, text: str, entry_id: str) -> float:
         """Share of ``text``'s known, informative words that ``entry_id`` is about.
 
         Tells a follow-up that stays within the entry answered before ("那养老护理这块呢"
         after a page on 康养 hiring) from one that names another topic ("那娃上学呢").
         """
+        return self._share(text, entry_id, names=False)
+
+    def _share(self, text: str, entry_id: str, *, names: bool) -> float:
         index = self._index_of.get(entry_id)
         if index is None:
             return 0.0
@@ -945,7 +963,7 @@ class Matcher:
         total = sum(known.values())
         if total <= 0:
             return 1.0
-        topic = self._docs[index].topic
+        topic = self._docs[index].names if names else self._docs[index].topic
         return sum(w for t, w in known.items() if t in topic) / total
 
     @staticmethod

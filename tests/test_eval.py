@@ -63,12 +63,12 @@ def test_no_knowledge_base_text_is_a_copy_of_an_eval_question(kb: KnowledgeBase)
 BLIND_SET = EVAL_SET.parent / "blind.yaml"
 
 REPORT_FLOORS = {
-    "answered_right": 0.80,
-    "right_incl_first_suggestion": 0.84,
+    "answered_right": 0.82,
+    "right_incl_first_suggestion": 0.87,
     "refusal": 0.93,
-    "english_right": 0.45,
-    "follow_ups_right": 0.55,
-    "near_miss_ok": 0.85,
+    "english_right": 0.68,
+    "follow_ups_right": 0.65,
+    "near_miss_ok": 0.88,
 }
 """Regression floors on the blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
@@ -91,4 +91,4 @@ def test_the_report_half_stays_above_its_floors(matcher: Matcher) -> None:
     print("blind report half:", summary)
     low = {k: summary[k] for k, floor in REPORT_FLOORS.items() if summary[k] < floor}
     assert low == {}
-    assert summary["answered_wrong"] <= 0.06
+    assert summary["answered_wrong"] <= 0.05

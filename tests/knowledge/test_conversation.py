@@ -95,3 +95,56 @@ def test_two_questions_in_one_message_are_both_answered(understanding: Understan
 def test_one_question_with_a_comma_is_not_split(understanding: Understanding) -> None:
     match = understanding.understand("我是刚引进的博士，孩子上学能照顾吗")
     assert match.outcome is not Outcome.MULTI
+
+
+@pytest.mark.parametrize(
+    ("before", "follow_up", "expected"),
+    [
+        ("greencard-one-person-one-policy", "那配偶工作呢", "greencard-spouse-job"),
+        ("housing-talent-apartment", "那廉租房呢", "housing-low-rent"),
+        ("housing-talent-apartment", "What about low-rent housing?", "housing-low-rent"),
+        ("recruit-health-talent", "研究生呢", "recruit-health-talent"),
+    ],
+)
+def test_a_follow_up_naming_a_sibling_gets_the_sibling_and_an_aspect_stays(
+    understanding: Understanding, kb: KnowledgeBase, before: str, follow_up: str, expected: str
+) -> None:
+    match = understanding.understand(follow_up, context=kb.get(before))
+    assert [e.id for e in match.answered] == [expected]
+
+
+def test_english_pointing_back_is_a_follow_up_but_is_there_is_not(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    window = kb.get("ch-talent-window")
+    match = understanding.understand("Can I register my company there too?", context=window)
+    assert match.entry is window and match.via_context
+    allowance = kb.get("housing-allowance")
+    match = understanding.understand("Is there a canteen nearby?", context=allowance)
+    assert match.entry is not None and match.entry.id == "housing-canteen-sports"
+
+
+@pytest.mark.parametrize(
+    "follow_up", ["How do I renew my passport?", "OK, what is the weather like?"]
+)
+def test_an_english_follow_up_about_words_the_kb_lacks_is_refused(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str
+) -> None:
+    apartment = kb.get("housing-talent-apartment")
+    assert understanding.understand(follow_up, context=apartment).outcome is Outcome.UNMATCHED
+
+
+def test_a_detail_the_kb_lacks_still_asks_about_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    craftsman = kb.get("subsidy-craftsman-award")
+    match = understanding.understand("Can a cook apply?", context=craftsman)
+    assert match.entry is craftsman
+
+
+def test_a_message_read_as_not_ours_is_not_answered_by_one_of_its_parts(
+    understanding: Understanding,
+) -> None:
+    match = understanding.understand("公积金咋提取出来，租房能提吗")
+    assert match.outcome is Outcome.UNMATCHED
+    assert match.answered == ()
