@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # nosec B105 - a header name, not a secret
 """Where Telegram puts the ``secret_token`` given to ``setWebhook``."""
 
 
