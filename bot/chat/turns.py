@@ -19,7 +19,7 @@ from bot.assistant import Person
 from bot.chat import callbacks, views
 from bot.chat.views import View
 from bot.desk.staff_desk import DeskError
-from bot.log.inquiry_log import NotYours, PersonState, Profile
+from bot.log.inquiry_log import NotYours, PersonState
 from bot.log.queries import FeedbackExists, InquiryNotFound
 from bot.ratelimit import Verdict
 from bot.services import Services
@@ -81,9 +81,6 @@ class Conversation:
     @staticmethod
     def texts_for(person: Person) -> Texts:
         return texts(person.language)
-
-    async def profile(self, person: Person) -> Profile | None:
-        return await self.services.log.profile(person.key)
 
     # --- commands ---
 

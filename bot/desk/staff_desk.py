@@ -290,18 +290,6 @@ class StaffDesk:
             await session.flush()
             return await self._card(session, ticket)
 
-    async def relay_ticket(self, person_key: str) -> TicketCard | None:
-        """The ticket the person is talking to a specialist on, if any (``queries.relaying``)."""
-        async with self.log.sessions() as session:
-            ticket = await session.scalar(
-                select(Ticket)
-                .join(Person, Person.id == Ticket.person_id)
-                .where(Person.key == person_key, queries.relaying())
-                .order_by(Ticket.id.desc())
-                .limit(1)
-            )
-            return await self._card(session, ticket) if ticket is not None else None
-
     async def person_message(self, ticket_id: int, author_name: str, text: str) -> None:
         """Stores what the person wrote on their ticket."""
         async with self.log.sessions.begin() as session:

@@ -32,6 +32,20 @@ class Running:
     services: Services
 
 
+def text_update(update_id: int, user_id: int, text: str, name: str = "Alice") -> dict[str, Any]:
+    """A raw Bot API update: ``text`` from the user in their private chat."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": name},
+            "from": {"id": user_id, "is_bot": False, "first_name": name},
+            "text": text,
+        },
+    }
+
+
 def e2e_settings(tmp_path: Path, database_url: str | None = None) -> Settings:
     """Project settings with a throwaway database."""
     path = tmp_path / "settings.yaml"
@@ -43,13 +57,17 @@ def e2e_settings(tmp_path: Path, database_url: str | None = None) -> Settings:
 _pollers: dict[int, tuple[Poller, asyncio.Task[None]]] = {}
 
 
-async def start_polling(app: TelegramApp) -> None:
-    """What ``bot.app.poll`` does at start-up, without taking over the event loop or signals."""
+async def start_polling(app: TelegramApp, journal: Spool | None = None) -> None:
+    """What ``bot.app.poll`` does at start-up, without taking over the event loop or signals.
+
+    ``journal``: the update journal (by default a fresh one in a temporary folder).
+    """
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
     await app.start()
-    journal = Spool(Path(tempfile.mkdtemp(prefix="talentbot-journal-")) / "updates.jsonl")
+    if journal is None:
+        journal = Spool(Path(tempfile.mkdtemp(prefix="talentbot-journal-")) / "updates.jsonl")
     poller = Poller(app, timeout=1, journal=journal)
     _pollers[id(app)] = (poller, asyncio.create_task(poller.run()))
 

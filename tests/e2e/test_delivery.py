@@ -17,7 +17,7 @@ from bot.log.inquiry_log import InquiryLog
 from bot.log.models import Inquiry
 from bot.settings import PROJECT_ROOT
 from bot.texts import texts
-from tests.e2e.conftest import Running
+from tests.e2e.conftest import Running, text_update
 from tests.fakegram import FakeTelegram
 
 ZH = texts("zh")
@@ -122,16 +122,7 @@ async def test_the_webhook_answers_updates_and_refuses_wrong_secrets_big_and_bro
             await fake.wait_for_bot_message(alice, "来源")
             # Acknowledged only after it was handled: the reply is out before the 200.
             assert fake.webhook_deliveries[-1].status == 200
-            payload = {
-                "update_id": 888001,
-                "message": {
-                    "message_id": 99,
-                    "date": 1700000000,
-                    "chat": {"id": alice.id, "type": "private"},
-                    "from": {"id": alice.id, "is_bot": False, "first_name": "Alice"},
-                    "text": "人才公寓怎么申请",
-                },
-            }
+            payload = text_update(888001, alice.id, "人才公寓怎么申请")
             assert await fake.post_to_webhook(payload, "wrong-secret") == 403
             assert await fake.post_to_webhook(payload, None) == 403
             oversized = {**payload, "padding": "x" * 5000}

@@ -25,10 +25,15 @@ from bot.log.models import Feedback, Inquiry, Ticket
 from bot.log.spool import Spool
 from bot.services import Services
 from bot.settings import PROJECT_ROOT, load_settings
-from handlers.polling import Poller
 from handlers.render import with_retries
 from knowledge.service import KnowledgeService
-from tests.e2e.conftest import Running, e2e_settings, start_polling, stop_polling
+from tests.e2e.conftest import (
+    Running,
+    e2e_settings,
+    start_polling,
+    stop_polling,
+    text_update,
+)
 from tests.fakegram import FakeChat, FakeTelegram
 
 STAFF_CHAT = -100_555
@@ -288,32 +293,16 @@ async def test_updates_the_journal_kept_from_before_a_crash_are_handled_at_start
     async with FakeTelegram() as fake:
         alice = fake.user(730, "Alice")
         journal = Spool(tmp_path / "updates.jsonl")
-        kept = {
-            "update_id": 5_000_001,
-            "message": {
-                "message_id": 1,
-                "date": 1_700_000_000,
-                "chat": {"id": alice.id, "type": "private", "first_name": "Alice"},
-                "from": {"id": alice.id, "is_bot": False, "first_name": "Alice"},
-                "text": "人才公寓怎么申请",
-            },
-        }
+        kept = text_update(5_000_001, alice.id, "人才公寓怎么申请")
         journal.append([{"update": kept}, {"update": "torn"}])
         services = Services(e2e_settings(tmp_path), knowledge)
         app = build_application(
             services, token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
         )
-        await app.initialize()
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        poller = Poller(app, timeout=1, journal=journal)
-        polling = asyncio.create_task(poller.run())
+        await start_polling(app, journal)
         try:
             await fake.wait_for_bot_message(alice, "来源", timeout=15)
         finally:
-            poller.stop()
-            await polling
             await stop_polling(app)
         assert len(journal) == 0, "finished updates leave the journal"
         assert len(answers(fake, alice)) == 1
