@@ -183,17 +183,7 @@ class Understanding:
                 (Candidate(context, 1.0),),
                 via_context=True,
             )
-        if own.outcome is Outcome.UNMATCHED and (
-            (own.unknown_share >= 0.5 and not _latin(text))
-            or (
-                sum(not self.matcher.knows(w) for w in topic_words)
-                >= UNKNOWN_TOPIC * len(topic_words)
-                and (len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(lowered))
-            )
-        ):
-            # "那公积金呢", "How do I renew my passport?", "OK, what is the weather like?": about
-            # something the knowledge base does not hold ("Can a cook apply?" asks about the
-            # entry before, with one word it does not know).
+        if own.outcome is Outcome.UNMATCHED and self._unknown_topic(own, topic_words, text):
             return own
         topic = " ".join((context.title, *context.keywords[:1]))
         combined = self.matcher.match(f"{topic} {text}", audience=audience)
@@ -204,18 +194,8 @@ class Understanding:
             if (
                 own.outcome is Outcome.ANSWERED
                 and own_entry is not None
-                and own_entry.id != context.id
-                and (
-                    self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
-                    or (
-                        own_entry.id in family
-                        and self.matcher.named_by(topic_text, own_entry.id)
-                        > self.matcher.named_by(topic_text, context.id)
-                    )
-                )
+                and self._names_another_topic(topic_text, own_entry, context)
             ):
-                # "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策:
-                # a topic it mentions but another entry is named after.
                 return own
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
@@ -224,6 +204,28 @@ class Understanding:
         if combined.outcome is Outcome.SUGGESTED and own.outcome is Outcome.UNMATCHED:
             return replace(combined, query=text, via_context=True)
         return None
+
+    def _unknown_topic(self, own: Match, topic_words: Sequence[str], text: str) -> bool:
+        """ "那公积金呢", "How do I renew my passport?": about something the knowledge base does not
+        hold. ("Can a cook apply?" asks about the entry before, with one word it does not know.)"""
+        if own.unknown_share >= 0.5 and not _latin(text):
+            return True
+        unknown = sum(not self.matcher.knows(w) for w in topic_words)
+        if unknown < UNKNOWN_TOPIC * len(topic_words):
+            return False
+        return len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(clean(text))
+
+    def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:
+        """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策: a
+        topic it mentions, but another entry of its family is named after it."""
+        if own.id == context.id:
+            return False
+        if self.matcher.covered_by(topic_text, context.id) < self.stay_coverage:
+            return True
+        family = {context.id, *context.related}
+        return own.id in family and self.matcher.named_by(
+            topic_text, own.id
+        ) > self.matcher.named_by(topic_text, context.id)
 
     @staticmethod
     def _not_ours(whole: Match) -> bool:
