@@ -469,14 +469,10 @@ class _Doc:
     words: set[str] = field(default_factory=set)
     bigrams: set[str] = field(default_factory=set)
     phrases: list[str] = field(default_factory=list)
-    phrase_totals: list[float] = field(default_factory=list)
-    """Each example question's total word weight."""
     names: set[str] = field(default_factory=set)
     """Words of the entry's title and keywords: what it is called."""
     topic: set[str] = field(default_factory=set)
     """Words of the entry's title, keywords and answer: what the entry is about."""
-    term_phrases: dict[str, list[int]] = field(default_factory=dict)
-    """Word -> the example questions using it, so a question touches only those that share one."""
 
 
 _tokenizer_lock = threading.Lock()
@@ -559,6 +555,21 @@ def _mostly_latin(text: str) -> bool:
     latin = sum(1 for c in text if c.isascii() and c.isalpha())
     cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
     return latin > 2 * cjk
+
+
+def _posted(
+    weights: dict[str, float],
+    postings: dict[str, np.ndarray[Any, np.dtype[np.int32]]],
+    size: int,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Per posted item, the summed weight of the terms posting it: one ``bincount``."""
+    found = [(ids, w) for t, w in weights.items() if (ids := postings.get(t)) is not None]
+    if not found:
+        return np.zeros(size)
+    numbers = np.concatenate([ids for ids, _ in found])
+    lengths = [len(ids) for ids, _ in found]
+    amounts = np.repeat(np.fromiter((w for _, w in found), float, len(found)), lengths)
+    return np.bincount(numbers, weights=amounts, minlength=size)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -649,12 +660,7 @@ class Matcher:
                     sample_weights.append(self.config.out_of_scope_weight)
             self._ranker = self._fit_or_load(samples, labels, sample_weights, classes, cache_dir)
         self._word_idf, self._word_postings = self._index(d.words for d in self._docs)
-        weight = {t: idf * self._informativeness(t) for t, idf in self._word_idf.items()}
-        for doc, own in zip(self._docs, phrase_words, strict=True):
-            doc.phrase_totals = [sum(weight[t] for t in words) for words in own]
-            for number, words in enumerate(own):
-                for term in words:
-                    doc.term_phrases.setdefault(term, []).append(number)
+        self._index_phrases(phrase_words)
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
         self._index_of = {doc.entry.id: number for number, doc in enumerate(self._docs)}
         self._name_docs: dict[str, set[int]] = defaultdict(set)
@@ -662,6 +668,26 @@ class Matcher:
             for word in doc.names:
                 self._name_docs[word].add(number)
         self._unseen_idf = math.log((len(self._docs) + 1) / 0.5)
+
+    def _index_phrases(self, phrase_words: list[list[frozenset[str]]]) -> None:
+        """One posting array per word over every example question of every entry.
+
+        Numbered globally, so a question's overlap with all example questions is one NumPy
+        ``bincount`` instead of a Python loop per shortlisted entry (and no per-entry dicts).
+        """
+        weight = {t: idf * self._informativeness(t) for t, idf in self._word_idf.items()}
+        postings: dict[str, list[int]] = defaultdict(list)
+        totals: list[float] = []
+        bounds = [0]
+        for own in phrase_words:
+            for words in own:
+                for term in words:
+                    postings[term].append(len(totals))
+                totals.append(sum(weight[t] for t in words))
+            bounds.append(len(totals))
+        self._phrase_totals = np.asarray(totals, dtype=np.float64)
+        self._phrase_bounds = bounds
+        self._phrase_postings = {t: np.asarray(p, dtype=np.int32) for t, p in postings.items()}
 
     @staticmethod
     def _index(
@@ -722,15 +748,11 @@ class Matcher:
         postings: dict[str, np.ndarray[Any, np.dtype[np.int32]]],
     ) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Per entry, the share of the question's weight in terms the entry uses."""
-        scores = np.zeros(len(self._docs))
         total = sum(weights.values())
         if total <= 0:
-            return scores
-        for term, weight in weights.items():
-            docs = postings.get(term)
-            if docs is not None:
-                scores[docs] += weight / total  # a term lists each entry once: no repeats
-        return scores
+            return np.zeros(len(self._docs))
+        shares = _posted(weights, postings, len(self._docs))  # a term lists each entry once
+        return shares / total
 
     def match(self, text: str, *, audience: Audience | str | None = None) -> Match:
         """Returns the verdict for ``text``; never raises on odd input."""
@@ -771,12 +793,13 @@ class Matcher:
         if probabilities is not None:
             shortlist.update(int(i) for i in np.argsort(probabilities)[-cfg.ranker_depth :])
         wanted = Audience(audience) if audience else None
+        closest_phrases = self._closest_phrases(word_weights, query_total, shortlist)
         ranked = []
         for doc_no in shortlist:
             doc = self._docs[doc_no]
             closest = process.extractOne(normalized, doc.phrases, scorer=fuzz.ratio)
             similarity = closest[1] / 100 if closest is not None else 0.0
-            closeness = self._closest_phrase(word_weights, query_total, doc)
+            closeness = closest_phrases.get(doc_no, 0.0)
             score = (
                 float(lexical[doc_no])
                 + cfg.phrase_weight * closeness
@@ -966,22 +989,23 @@ class Matcher:
         topic = self._docs[index].names if names else self._docs[index].topic
         return sum(w for t, w in known.items() if t in topic) / total
 
-    @staticmethod
-    def _closest_phrase(weights: dict[str, float], total: float, doc: _Doc) -> float:
-        """Weighted Dice overlap with the entry's closest example question, in [0, 1].
+    def _closest_phrases(
+        self, weights: dict[str, float], total: float, doc_numbers: Iterable[int]
+    ) -> dict[int, float]:
+        """Per entry asked for, the weighted Dice overlap with its closest example question.
 
         Coverage alone favours broad entries whose many questions mention every word; Dice
-        also asks how much of one real question the person's words account for.
+        also asks how much of one real question the person's words account for. An entry's
+        example questions are numbered consecutively, so each entry is one slice.
         """
-        shared: dict[int, float] = {}
-        for term, weight in weights.items():
-            for number in doc.term_phrases.get(term, ()):
-                shared[number] = shared.get(number, 0.0) + weight
-        totals = doc.phrase_totals
-        return max(
-            (2 * amount / (total + totals[number]) for number, amount in shared.items()),
-            default=0.0,
-        )
+        shared = _posted(weights, self._phrase_postings, len(self._phrase_totals))
+        closest: dict[int, float] = {}
+        for doc_no in doc_numbers:
+            low, high = self._phrase_bounds[doc_no], self._phrase_bounds[doc_no + 1]
+            if high > low:
+                dice = 2 * shared[low:high] / (total + self._phrase_totals[low:high])
+                closest[doc_no] = float(dice.max())
+        return closest
 
     def _verdict(self, verdict: Match, *, lone: bool = False) -> Match:
         """The threshold rule (when no decision model is configured)."""
