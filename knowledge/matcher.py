@@ -569,7 +569,8 @@ def _posted(
     numbers = np.concatenate([ids for ids, _ in found])
     lengths = [len(ids) for ids, _ in found]
     amounts = np.repeat(np.fromiter((w for _, w in found), float, len(found)), lengths)
-    return np.bincount(numbers, weights=amounts, minlength=size)
+    summed = np.bincount(numbers, amounts, size).astype(np.float64, copy=False)
+    return summed  # with weights, bincount sums in float64
 
 
 def _bigrams(text: str) -> set[str]:
