@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from knowledge.conversation import Understanding
 from knowledge.evaluation import evaluate, load_eval_set
 from knowledge.loader import KnowledgeBase
@@ -44,7 +46,7 @@ def test_no_knowledge_base_text_is_a_copy_of_an_eval_question(kb: KnowledgeBase)
     # copied into the examples or the out-of-scope list the matcher learns from.
     from rapidfuzz import fuzz
 
-    evalsets = [load_eval_set(EVAL_SET), load_eval_set(EVAL_SET.parent / "blind.yaml")]
+    evalsets = [load_eval_set(EVAL_SET), *(load_eval_set(path) for path in BLIND_SETS)]
     questions = [i.question for s in evalsets for i in s.items]
     questions += [t for s in evalsets for c in s.conversations for t in c.turns]
     keys = [clean(q).replace(" ", "") for q in questions]
@@ -61,34 +63,51 @@ def test_no_knowledge_base_text_is_a_copy_of_an_eval_question(kb: KnowledgeBase)
 
 
 BLIND_SET = EVAL_SET.parent / "blind.yaml"
+FRESH_BLIND_SET = EVAL_SET.parent / "blind2.yaml"
+"""The second blind set, written when the first one's report half had been looked at too often."""
 
 REPORT_FLOORS = {
-    "answered_right": 0.82,
-    "right_incl_first_suggestion": 0.87,
-    "refusal": 0.93,
-    "english_right": 0.68,
-    "follow_ups_right": 0.65,
-    "near_miss_ok": 0.88,
+    BLIND_SET: {
+        "answered_right": 0.82,
+        "right_incl_first_suggestion": 0.87,
+        "refusal": 0.93,
+        "english_right": 0.68,
+        "follow_ups_right": 0.65,
+        "near_miss_ok": 0.88,
+    },
+    FRESH_BLIND_SET: {
+        "answered_right": 0.83,
+        "right_incl_first_suggestion": 0.90,
+        "refusal": 0.88,
+        "english_right": 0.80,
+        "follow_ups_right": 0.80,
+        "near_miss_ok": 0.95,
+    },
 }
-"""Regression floors on the blind set's report half, a little under what it measured when the
+"""Regression floors on each blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
+BLIND_SETS = tuple(REPORT_FLOORS)
 
 
-def test_the_blind_set_is_large_enough_and_its_halves_are_fixed(kb: KnowledgeBase) -> None:
-    blind = load_eval_set(BLIND_SET)
+@pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.name)
+def test_the_blind_set_is_large_enough_and_its_halves_are_fixed(
+    kb: KnowledgeBase, path: Path
+) -> None:
+    blind = load_eval_set(path)
     in_scope = [i for i in blind.items if i.section == "in_scope"]
-    assert len(in_scope) >= 300
-    assert len([i for i in blind.items if i.section == "out_of_scope"]) >= 60
+    assert len(in_scope) >= 280
+    assert len([i for i in blind.items if i.section == "out_of_scope"]) >= 50
     assert len([i for i in blind.items if i.section == "near_miss"]) >= 20
     assert {i.half for i in blind.items} == {"tune", "report"}
     named = [i for i in in_scope if i.expect is not None]
     assert [i.expect for i in named if kb.get(i.expect or "") is None] == []
 
 
-def test_the_report_half_stays_above_its_floors(matcher: Matcher) -> None:
-    report = evaluate(Understanding(matcher), load_eval_set(BLIND_SET), half="report")
+@pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.name)
+def test_the_report_half_stays_above_its_floors(matcher: Matcher, path: Path) -> None:
+    report = evaluate(Understanding(matcher), load_eval_set(path), half="report")
     summary = report.summary()
-    print("blind report half:", summary)
-    low = {k: summary[k] for k, floor in REPORT_FLOORS.items() if summary[k] < floor}
+    print(f"{path.name} report half:", summary)
+    low = {k: summary[k] for k, floor in REPORT_FLOORS[path].items() if summary[k] < floor}
     assert low == {}
     assert summary["answered_wrong"] <= 0.05
