@@ -90,6 +90,10 @@ about it ("How do I renew my passport?")."""
 OOS_WHOLE = 0.5
 """A message the ranker gives this "not ours" probability is refused whole, parts or not."""
 
+OOS_FOLLOW_UP = 0.6
+"""A follow-up with a topic of its own that the ranker gives this "not ours" probability, and the
+entry before does not cover, is refused rather than read against that entry."""
+
 SHORT_FOLLOW_UP = 8
 """With a conversation going, a message this short is tried as a follow-up."""
 
@@ -172,6 +176,8 @@ class Understanding:
         pointing = _latin(text) and _points_back(lowered)
         topic_text = _topic_words(text)
         topic_words = self.matcher.topic_words(topic_text)
+        if not about_me and self._off_topic(own, topic_text, topic_words, context):
+            return own
         if about_me or pointing or not topic_words:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
             # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
@@ -214,6 +220,20 @@ class Understanding:
         if unknown < UNKNOWN_TOPIC * len(topic_words):
             return False
         return len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(clean(text))
+
+    def _off_topic(
+        self, own: Match, topic_text: str, topic_words: Sequence[str], context: Entry
+    ) -> bool:
+        """ "孩子户口怎么落", "And how do I get a work visa for them?": words the knowledge base
+        knows, but the ranker reads the question as not ours and the entry before does not
+        cover it. One topic word is not enough to refuse ("补贴多少", "How do we sign up?")."""
+        signals = dict(zip(SIGNALS, own.signals, strict=False))
+        return (
+            own.outcome is Outcome.UNMATCHED
+            and len(topic_words) >= 2
+            and signals.get("out_of_scope", 0.0) >= OOS_FOLLOW_UP
+            and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
+        )
 
     def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:
         """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策: a

@@ -148,3 +148,28 @@ def test_a_message_read_as_not_ours_is_not_answered_by_one_of_its_parts(
     match = understanding.understand("公积金咋提取出来，租房能提吗")
     assert match.outcome is Outcome.UNMATCHED
     assert match.answered == ()
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    [
+        "那离婚手续在哪办",
+        "那养老金每月多少",
+        "How do I file my income tax?",
+        "And how do I get a work permit visa for my maid?",
+    ],
+)
+def test_a_follow_up_with_known_words_the_ranker_reads_as_not_ours_is_refused(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str
+) -> None:
+    apartment = kb.get("housing-talent-apartment")
+    assert understanding.understand(follow_up, context=apartment).outcome is Outcome.UNMATCHED
+
+
+@pytest.mark.parametrize("follow_up", ["补贴多少", "How do we sign up?", "本科生能申请吗"])
+def test_a_one_word_or_aspect_follow_up_stays_with_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str
+) -> None:
+    apartment = kb.get("housing-talent-apartment")
+    match = understanding.understand(follow_up, context=apartment)
+    assert match.entry is apartment and match.via_context
