@@ -203,6 +203,8 @@ class Understanding:
                 and self._names_another_topic(topic_text, own_entry, context)
             ):
                 return own
+            if own.outcome is Outcome.SUGGESTED and self._leaves_for(topic_text, own, context):
+                return own
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
         if own.outcome is Outcome.ANSWERED:
@@ -233,6 +235,20 @@ class Understanding:
             and len(topic_words) >= 2
             and signals.get("out_of_scope", 0.0) >= OOS_FOLLOW_UP
             and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
+        )
+
+    def _leaves_for(self, topic_text: str, own: Match, context: Entry) -> bool:
+        """ "购房怎么申请" after the craftsman award: the entry before does not cover the words,
+        and the follow-up's own first suggestion is named by them; offer that, not the entry
+        before. ("本科生能申请吗" names no entry, so it stays.)"""
+        if not own.candidates:
+            return False
+        best = own.candidates[0].entry
+        family = {context.id, *context.related}
+        return (
+            best.id not in family
+            and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
+            and self.matcher.named_by(topic_text, best.id) >= self.stay_coverage
         )
 
     def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:

@@ -173,3 +173,12 @@ def test_a_one_word_or_aspect_follow_up_stays_with_the_entry_before(
     apartment = kb.get("housing-talent-apartment")
     match = understanding.understand(follow_up, context=apartment)
     assert match.entry is apartment and match.via_context
+
+
+def test_a_follow_up_naming_another_measure_is_offered_that_measure_not_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    home_buying = kb.get("housing-home-buying-help")
+    match = understanding.understand("创业中心怎么申请", context=home_buying)
+    assert match.outcome is Outcome.SUGGESTED
+    assert [c.entry.id for c in match.candidates] == ["innov-incubator"]
