@@ -22,11 +22,13 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["LearnedRanker", "features", "training_key"]
 
@@ -47,6 +49,21 @@ def features(normalized: str, words: Sequence[str], *, max_n: int = 3) -> list[s
 
 FORMAT_VERSION = 1
 """Bump when the saved arrays change meaning, so old caches are retrained, never misread."""
+
+
+class FeatureRows(NamedTuple):
+    """Feature-major centroids as the three arrays of a CSR matrix: row ``f`` of the matrix is
+    ``indices``/``data`` between ``indptr[f]`` and ``indptr[f + 1]`` (class, weight).
+
+    Plain NumPy, so scoring a question needs no SciPy: the bot never imports it (≈20 MB)."""
+
+    data: NDArray[np.float32]
+    indices: NDArray[np.int32]
+    indptr: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, matrix: sparse.csr_matrix) -> FeatureRows:
+        return cls(matrix.data, matrix.indices, matrix.indptr.astype(np.int64))
 
 
 def training_key(
@@ -90,8 +107,9 @@ class LearnedRanker:
         c: float = 10.0,
         max_logistic_classes: int = 300,
     ) -> None:
-        # Imported here: fitting needs scikit-learn, scoring does not (a loaded model, see
-        # ``save``/``load``, never imports it, which keeps the bot's start-up light).
+        # Imported here: fitting needs scikit-learn and SciPy, scoring neither (a loaded model,
+        # see ``save``/``load``, never imports them, which keeps the bot's start-up light).
+        from scipy import sparse
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -104,7 +122,7 @@ class LearnedRanker:
         matrix = vectorizer.fit_transform(texts)
         self._vocabulary: dict[str, int] = dict(vectorizer.vocabulary_)
         self._idf: NDArray[np.float32] = vectorizer.idf_.astype(np.float32)
-        self._centroids: sparse.csr_matrix | None = None
+        self._centroids: FeatureRows | None = None
         self.kind = "logistic" if classes <= max_logistic_classes else "centroid"
         if self.kind == "centroid":
             rows = np.asarray(labels)
@@ -113,7 +131,7 @@ class LearnedRanker:
                 shape=(classes, len(rows)),
             )
             centroids = normalize(weighting @ matrix)  # entries x features, each row unit length
-            self._centroids = centroids.T.tocsr().astype(np.float32)  # feature-major
+            self._centroids = FeatureRows.of(centroids.T.tocsr().astype(np.float32))
             self._coef = np.zeros((0, classes), dtype=np.float32)
             self._bias = np.zeros(classes, dtype=np.float32)
             return
@@ -153,7 +171,6 @@ class LearnedRanker:
                 data=self._centroids.data,
                 indices=self._centroids.indices,
                 indptr=self._centroids.indptr,
-                shape=np.asarray(self._centroids.shape),
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
@@ -174,10 +191,7 @@ class LearnedRanker:
             ranker.classes = int(data["classes"])
             ranker._centroids = None
             if ranker.kind == "centroid":
-                shape = tuple(int(n) for n in data["shape"])
-                ranker._centroids = sparse.csr_matrix(
-                    (data["data"], data["indices"], data["indptr"]), shape=shape
-                )
+                ranker._centroids = FeatureRows(data["data"], data["indices"], data["indptr"])
         return ranker
 
     @property

@@ -11,10 +11,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
 from bot.log.models import Demand
 from bot.log.queries import InquiryRow
 from bot.texts import Texts
@@ -153,6 +149,11 @@ def export_rows(
             writer.writerow(header)
             writer.writerows(body)
         return
+    # Imported here: openpyxl costs ~20 MB of memory, and a running bot rarely exports.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
