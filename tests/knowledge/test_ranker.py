@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +21,7 @@ TEXTS = [
     features("评工匠要什么条件", ["工匠", "条件"]),
 ]
 LABELS = [0, 0, 1, 1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("max_logistic", [10, 1])
@@ -75,3 +78,24 @@ def test_without_the_ranker_the_lexical_matcher_still_answers(kb: KnowledgeBase)
     plain = Matcher(kb, replace(MatchConfig(), ranker_weight=0.0, decision_weights=None))
     assert plain.ranker_kind == "none"
     assert plain.match("人才公寓怎么申请").outcome is Outcome.ANSWERED
+
+
+@pytest.mark.parametrize("max_logistic", [10, 1])
+def test_a_loaded_model_scores_without_scipy_or_scikit_learn(
+    tmp_path: Path, max_logistic: int
+) -> None:
+    # The bot loads a cached model at every start; SciPy and scikit-learn cost ~90 MB of its
+    # memory, so scoring must not import them (nor openpyxl, which only exports need).
+    path = tmp_path / "ranker.npz"
+    LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2, max_logistic_classes=max_logistic).save(path)
+    script = (
+        "import sys, bot.app\n"
+        "from knowledge.ranker import LearnedRanker, features\n"
+        f"ranker = LearnedRanker.load(__import__('pathlib').Path({str(path)!r}))\n"
+        "assert ranker.probabilities(features('工匠奖金', ['工匠', '奖金'])) is not None\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'openpyxl'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.strip() == "[]"
