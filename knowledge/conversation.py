@@ -252,16 +252,16 @@ class Understanding:
         )
 
     def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:
-        """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策: a
-        topic it mentions, but another entry of its family is named after it."""
+        """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策, "社会工作
+        人才怎么申请" after the service standards: a topic it mentions, but the question's
+        own answer is named after it (its title and keywords) more than the entry before is."""
         if own.id == context.id:
             return False
         if self.matcher.covered_by(topic_text, context.id) < self.stay_coverage:
             return True
-        family = {context.id, *context.related}
-        return own.id in family and self.matcher.named_by(
-            topic_text, own.id
-        ) > self.matcher.named_by(topic_text, context.id)
+        return self.matcher.named_by(topic_text, own.id) > self.matcher.named_by(
+            topic_text, context.id
+        )
 
     @staticmethod
     def _not_ours(whole: Match) -> bool:

@@ -182,3 +182,11 @@ def test_a_follow_up_naming_another_measure_is_offered_that_measure_not_the_entr
     match = understanding.understand("创业中心怎么申请", context=home_buying)
     assert match.outcome is Outcome.SUGGESTED
     assert [c.entry.id for c in match.candidates] == ["innov-incubator"]
+
+
+def test_a_follow_up_named_after_an_entry_outside_the_family_gets_that_entry(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    standards = kb.get("ch-service-standards")
+    match = understanding.understand("社会工作人才怎么申请", context=standards)
+    assert [e.id for e in match.answered] == ["dev-social-work-talent"]
