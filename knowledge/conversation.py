@@ -9,8 +9,9 @@ message means:
 * a request for a person → ``handover``; nothing to understand → ``unclear`` (no ticket);
 * a follow-up ("那怎么申请", "孩子上学呢", "那本科生呢") is matched again with the last entry's topic
   in front of it, and answered that way when the result belongs to the same measure or its
-  neighbours; a follow-up that names its own topic keeps its own answer, and one about something
-  the knowledge base does not know ("那明天天气怎么样") is still refused;
+  neighbours; a follow-up that names its own topic keeps its own answer (or its own suggestion),
+  and one about something the knowledge base does not know ("那明天天气怎么样"), or that the ranker
+  reads as not ours where the entry before does not cover it ("孩子户口怎么落"), is refused;
 * a message with several questions is split at sentence ends and connectives (另外, 还有, 顺便…);
   when two or more parts are answered by different entries the verdict is ``multi`` (up to three
   parts), and when parts only suggest, their entries are offered together.
