@@ -84,6 +84,15 @@ def _points_back(lowered: str) -> bool:
     return bool(_ENGLISH_ANAPHORA.search(_EXISTENTIAL.sub(" ", lowered)))
 
 
+_ASKER = re.compile(
+    r"本科|硕士|博士|研究生|大专|专科|中专|毕业生|应届|学生|外地|本地|企业|公司|单位|民营|国企|个体|"
+    r"退休|外籍|外国|海归|留学|农民|工人|技工|老师|教师|医生|护士|"
+    r"\b(engineers?|graduates?|bachelor|master|phd|doctors?|teachers?|students?|compan(y|ies)|"
+    r"firms?|foreigners?|retired|nurses?|workers?)\b"
+)
+"""Who is asking ("那本科生呢", "What about PhDs?"): a follow-up about who the entry before is
+for, never a new topic, even when an entry is named after those people."""
+
 UNKNOWN_TOPIC = 0.5
 """A follow-up whose topic words are at least this share unknown to the knowledge base is not
 about it ("How do I renew my passport?")."""
@@ -204,8 +213,13 @@ class Understanding:
                 and self._names_another_topic(topic_text, own_entry, context)
             ):
                 return own
-            if own.outcome is Outcome.SUGGESTED and self._leaves_for(topic_text, own, context):
-                return own
+            offered = (
+                None
+                if own.outcome is Outcome.ANSWERED
+                else self._offered_instead(topic_text, own, context)
+            )
+            if offered:
+                return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
         if own.outcome is Outcome.ANSWERED:
@@ -238,19 +252,24 @@ class Understanding:
             and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
         )
 
-    def _leaves_for(self, topic_text: str, own: Match, context: Entry) -> bool:
-        """ "购房怎么申请" after the craftsman award: the entry before does not cover the words,
-        and the follow-up's own first suggestion is named by them; offer that, not the entry
-        before. ("本科生能申请吗" names no entry, so it stays.)"""
-        if not own.candidates:
-            return False
+    def _offered_instead(
+        self, topic_text: str, own: Match, context: Entry
+    ) -> tuple[Candidate, ...] | None:
+        """ "创业中心怎么申请" after home-buying help, "What about my wife?" after the apartment: the
+        entry before does not cover the words, and the follow-up's own best candidate is named by
+        them: offer that, not the entry before; "补贴多少" after the apartment: its word names
+        several entries, so offer those. A follow-up about who asks ("那本科生呢") stays (None)."""
+        if not own.candidates or _ASKER.search(clean(topic_text)):
+            return None
+        if self.matcher.covered_by(topic_text, context.id) >= self.stay_coverage:
+            return None
+        if self.matcher.vague(self.matcher.normalizer.normalize(topic_text)):
+            return own.candidates[:MAX_PARTS]
         best = own.candidates[0].entry
-        family = {context.id, *context.related}
-        return (
-            best.id not in family
-            and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
-            and self.matcher.named_by(topic_text, best.id) >= self.stay_coverage
-        )
+        named = self.matcher.named_by(topic_text, best.id) >= self.stay_coverage
+        if named and best.id not in {context.id, *context.related}:
+            return own.candidates[:1]
+        return None
 
     def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:
         """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策, "社会工作
