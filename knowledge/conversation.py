@@ -213,13 +213,10 @@ class Understanding:
                 and self._names_another_topic(topic_text, own_entry, context)
             ):
                 return own
-            offered = (
-                None
-                if own.outcome is Outcome.ANSWERED
-                else self._offered_instead(topic_text, own, context)
-            )
-            if offered:
-                return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
+            if own.outcome is not Outcome.ANSWERED:
+                offered = self._offered_instead(topic_text, own, context)
+                if offered:
+                    return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
         if own.outcome is Outcome.ANSWERED:
