@@ -186,7 +186,9 @@ class Understanding:
         pointing = _latin(text) and _points_back(lowered)
         topic_text = _topic_words(text)
         topic_words = self.matcher.topic_words(topic_text)
-        if not about_me and self._off_topic(own, topic_text, topic_words, context):
+        # Is the entry before about the follow-up's words ("那养老护理这块呢" after 康养 hiring)?
+        covered = self.matcher.covered_by(topic_text, context.id) >= self.stay_coverage
+        if not about_me and not covered and self._off_topic(own, topic_words):
             return own
         if about_me or pointing or not topic_words:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
@@ -210,11 +212,11 @@ class Understanding:
             if (
                 own.outcome is Outcome.ANSWERED
                 and own_entry is not None
-                and self._names_another_topic(topic_text, own_entry, context)
+                and self._names_another_topic(topic_text, own_entry, context, covered=covered)
             ):
                 return own
             if own.outcome is not Outcome.ANSWERED:
-                offered = self._offered_instead(topic_text, own, context)
+                offered = None if covered else self._offered_instead(topic_text, own, context)
                 if offered:
                     return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
@@ -235,30 +237,27 @@ class Understanding:
             return False
         return len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(clean(text))
 
-    def _off_topic(
-        self, own: Match, topic_text: str, topic_words: Sequence[str], context: Entry
-    ) -> bool:
+    @staticmethod
+    def _off_topic(own: Match, topic_words: Sequence[str]) -> bool:
         """ "孩子户口怎么落", "And how do I get a work visa for them?": words the knowledge base
-        knows, but the ranker reads the question as not ours and the entry before does not
-        cover it. One topic word is not enough to refuse ("补贴多少", "How do we sign up?")."""
+        knows, but the ranker reads the question as not ours (asked only when the entry before
+        does not cover it). One topic word is not enough to refuse ("补贴多少", "How do we sign
+        up?")."""
         signals = dict(zip(SIGNALS, own.signals, strict=False))
         return (
             own.outcome is Outcome.UNMATCHED
             and len(topic_words) >= 2
             and signals.get("out_of_scope", 0.0) >= OOS_FOLLOW_UP
-            and self.matcher.covered_by(topic_text, context.id) < self.stay_coverage
         )
 
     def _offered_instead(
         self, topic_text: str, own: Match, context: Entry
     ) -> tuple[Candidate, ...] | None:
-        """ "创业中心怎么申请" after home-buying help, "What about my wife?" after the apartment: the
-        entry before does not cover the words, and the follow-up's own best candidate is named by
-        them: offer that, not the entry before; "补贴多少" after the apartment: its word names
+        """ "创业中心怎么申请" after home-buying help, "What about my wife?" after the apartment (the
+        entry before does not cover the words; the caller checks): the follow-up's own best
+        candidate is named by them, so offer that, not the entry before; "补贴多少" after the apartment: its word names
         several entries, so offer those. A follow-up about who asks ("那本科生呢") stays (None)."""
         if not own.candidates or _ASKER.search(clean(topic_text)):
-            return None
-        if self.matcher.covered_by(topic_text, context.id) >= self.stay_coverage:
             return None
         if self.matcher.vague(self.matcher.normalizer.normalize(topic_text)):
             return own.candidates[:MAX_PARTS]
@@ -268,13 +267,15 @@ class Understanding:
             return own.candidates[:1]
         return None
 
-    def _names_another_topic(self, topic_text: str, own: Entry, context: Entry) -> bool:
+    def _names_another_topic(
+        self, topic_text: str, own: Entry, context: Entry, *, covered: bool
+    ) -> bool:
         """ "孩子上学呢": a topic the entry before does not cover; "那配偶工作呢" after 一人一策, "社会工作
         人才怎么申请" after the service standards: a topic it mentions, but the question's
         own answer is named after it (its title and keywords) more than the entry before is."""
         if own.id == context.id:
             return False
-        if self.matcher.covered_by(topic_text, context.id) < self.stay_coverage:
+        if not covered:
             return True
         return self.matcher.named_by(topic_text, own.id) > self.matcher.named_by(
             topic_text, context.id
