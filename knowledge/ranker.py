@@ -63,7 +63,16 @@ class FeatureRows(NamedTuple):
 
     @classmethod
     def of(cls, matrix: sparse.csr_matrix) -> FeatureRows:
-        return cls(matrix.data, matrix.indices, matrix.indptr.astype(np.int64))
+        return cls.of_arrays(matrix.data, matrix.indices, matrix.indptr)
+
+    @classmethod
+    def of_arrays(cls, data: Any, indices: Any, indptr: Any) -> FeatureRows:
+        """The same dtypes whether fitted or loaded from a cache written by either."""
+        return cls(
+            np.asarray(data, dtype=np.float32),
+            np.asarray(indices, dtype=np.int32),
+            np.asarray(indptr, dtype=np.int64),
+        )
 
 
 def training_key(
@@ -191,7 +200,9 @@ class LearnedRanker:
             ranker.classes = int(data["classes"])
             ranker._centroids = None
             if ranker.kind == "centroid":
-                ranker._centroids = FeatureRows(data["data"], data["indices"], data["indptr"])
+                ranker._centroids = FeatureRows.of_arrays(
+                    data["data"], data["indices"], data["indptr"]
+                )
         return ranker
 
     @property
