@@ -9,7 +9,8 @@ into a ``tune`` and a ``report`` half). Sections:
 ``near_miss``     the topic is in the knowledge base, the fact asked is not: handed over, or
                   answered by the topic's entry (``expect``) — never by another
 ``out_of_scope``  a question (or ``{q}``) the bot must not answer
-``follow_ups``    ``{turns: [...], expect: [id or null per turn]}``: one conversation
+``follow_ups``    ``{turns: [...], expect: [id or null per turn], gap_turn?}``: one conversation;
+                  ``gap_turn`` (1-based) asks a fact the documents lack, judged as a near miss
 ``multi``         ``{q, expect: [ids]}``: several questions in one message
 
 The headline is **answered right**: answered directly with the expected entry. A "您是不是想问"
@@ -74,6 +75,8 @@ class Conversation:
     expect: tuple[str | None, ...]
     lang: str = "zh"
     half: str | None = None
+    gaps: frozenset[int] = frozenset()
+    """Turns (0-based) asking a detail the documents lack: the topic's entry or a hand-over."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +145,15 @@ def _conversation(raw: Any, where: str) -> Conversation:
     expect = raw.get("expect")
     if not isinstance(expect, list) or len(expect) != len(turns):
         raise EvalSetError(f"{where}: expect needs one entry id (or null) per turn")
+    gap = raw.get("gap_turn")
+    if gap is not None and (type(gap) is not int or not 1 <= gap <= len(turns)):
+        raise EvalSetError(f"{where}: gap_turn must be a turn number from 1 to {len(turns)}")
     return Conversation(
         turns,
         tuple(e if isinstance(e, str) else None for e in expect),
         str(raw.get("lang") or "zh"),
         raw.get("half"),
+        frozenset({gap - 1}) if gap is not None else frozenset(),
     )
 
 
@@ -336,10 +343,19 @@ class _Judge:
             answered = {e.id for e in match.answered}
             want = self.canonical(expected) if expected is not None else None
             right = (match.outcome in REFUSED) if want is None else (want in answered)
+            wrong = bool(answered) and want not in answered
+            if number in dialogue.gaps and want is not None:
+                # A detail the documents lack: the topic's entry or a hand-over, never another.
+                wrong = bool(answered - {want})
+                right = not wrong and (
+                    bool(answered)
+                    or match.outcome in REFUSED
+                    or (match.outcome is Outcome.SUGGESTED and match.candidates[0].entry.id == want)
+                )
             if number > 0:
                 tally.total += 1
                 tally.right += right
-                tally.wrong += bool(answered) and want not in answered
+                tally.wrong += wrong
                 if not right:
                     self.report.misses.append(
                         f"TURN  {' → '.join(dialogue.turns[: number + 1])!r} expected {want} -> {_describe(match)}"

@@ -32,6 +32,10 @@ def write(tmp_path: Path, text: str) -> Path:
             "follow_ups:\n  - turns: [人才公寓, 那怎么申请]\n    expect: [x]\n",
             ": follow_ups[0]: expect needs one entry id (or null) per turn",
         ),
+        (
+            "follow_ups:\n  - {turns: [人才公寓, 多少钱], expect: [x, x], gap_turn: 3}\n",
+            ": follow_ups[0]: gap_turn must be a turn number from 1 to 2",
+        ),
         ("in_scope: []\n", ": no questions found"),
     ],
 )
@@ -82,3 +86,22 @@ def test_answered_right_counts_only_direct_answers_with_the_expected_entry(
     assert report.near_miss.right == 1
     assert (report.follow_ups.total, report.follow_ups.right) == (2, 2)
     assert next(iter(summary)) == "answered_right"
+
+
+def test_a_gap_turn_is_right_with_its_topic_entry_and_wrong_with_another(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """A follow-up asking a fact the documents lack is judged as a near miss, not as a question."""
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    lexical = replace(MatchConfig(), ranker_weight=0.0, decision_weights=None)
+    understanding = Understanding(Matcher(kb, lexical))
+    path = write(
+        tmp_path,
+        "follow_ups:\n"
+        "  - {turns: [人才公寓怎么申请, 那要什么材料], expect: [housing-apartment, housing-apartment],"
+        " gap_turn: 2}\n"
+        "  - {turns: [人才公寓怎么申请, 那要什么材料], expect: [housing-apartment, ch-window],"
+        " gap_turn: 2}\n",
+    )
+    report = evaluate(understanding, load_eval_set(path))
+    assert (report.follow_ups.total, report.follow_ups.right, report.follow_ups.wrong) == (2, 1, 1)
