@@ -55,11 +55,16 @@ _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|�
 _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
-    r"能不能|可以吗|行吗|呢$|这个|它|这项|该|"
+    r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|"
     r"\b(how|apply|where|who|when|which|cost|how much|how many|what about|documents|requirements|"
     r"fee|fees|free|price|hours|open|opening|address|phone|contact|deadline|eligible|conditions|"
     r"long|paperwork|materials|too|also)\b"
 )
+_ALSO_FOR = re.compile(
+    r"也(能|行|可以|算|适用|有份)(报|报名|申请|享受|参加|领|办)?(吗|不|么|呢|嘛)?[?？!！。]*$"
+)
+"""Asks whether the entry before extends to someone else ("外地户口的也行？", "外地来打工的也能报
+吗"), ending there: never a new topic. ("我老婆也能办护照吗" names its own business.)"""
 
 
 def _topic_words(text: str) -> str:
@@ -175,6 +180,7 @@ class Understanding:
             len(compact) <= SHORT_FOLLOW_UP
             or bool(_FOLLOW_UP_OPENING.search(lowered))
             or bool(_FOLLOW_UP_WORDS.search(lowered))
+            or bool(_ALSO_FOR.search(lowered))
         )
 
     def _follow_up(
@@ -188,8 +194,15 @@ class Understanding:
         topic_words = self.matcher.topic_words(topic_text)
         # Is the entry before about the follow-up's words ("那养老护理这块呢" after 康养 hiring)?
         covered = self.matcher.covered_by(topic_text, context.id) >= self.stay_coverage
-        if not about_me and not covered and self._off_topic(own, topic_words):
+        extends = bool(_ALSO_FOR.search(lowered))
+        if not about_me and not covered and not extends and self._off_topic(own, topic_words):
             return own
+        if (
+            pointing
+            and own.outcome is Outcome.UNMATCHED
+            and self._unknown_topic(own, topic_words, text)
+        ):
+            return own  # "Can I renew my passport there too?": points back, at nothing we hold
         if about_me or pointing or not topic_words:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
             # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
