@@ -204,3 +204,26 @@ def test_what_about_a_benefit_the_entry_before_lacks_offers_that_benefit(
     for asker in ("那本科生呢", "What about PhDs?"):
         match = understanding.understand(asker, context=apartment)
         assert match.entry is apartment and match.via_context, asker
+
+
+@pytest.mark.parametrize(
+    ("before", "follow_up"),
+    [
+        ("ch-service-commissioner", "他们具体负责些什么"),
+        ("housing-purchase-subsidy", "外省户籍的也行？"),
+        ("subsidy-craftsman-award", "外地打工的也能报名吗"),
+    ],
+)
+def test_a_pronoun_or_an_also_for_someone_else_stays_with_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase, before: str, follow_up: str
+) -> None:
+    match = understanding.understand(follow_up, context=kb.get(before))
+    assert [e.id for e in match.answered] == [before]
+
+
+@pytest.mark.parametrize("follow_up", ["我老婆也能办护照吗", "Can I renew my passport there too?"])
+def test_an_also_or_a_pointing_back_about_what_we_do_not_hold_is_refused(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str
+) -> None:
+    window = kb.get("ch-talent-window")
+    assert understanding.understand(follow_up, context=window).answered == ()
