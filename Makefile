@@ -62,6 +62,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind2.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind2.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind3.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind3.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres
