@@ -399,7 +399,7 @@ class MatchConfig:
     refuse_unknown_share: float = 1.01
     """Refuse outright when at least this share of the question is words the KB never saw."""
     decision_weights: tuple[float, ...] | None = (
-        -0.5246, 5.2015, -0.9199, 2.0053, -1.1491, 0.1611, -6.0231, 1.9975, -0.6891,
+        -0.3025, 4.9992, -0.5996, 1.6388, -1.0674, 0.1531, -6.4476, 2.1302, -0.785,
     )  # fmt: skip
     """Coefficients (one per name in ``SIGNALS``, then the intercept) of a logistic model of
     "the best candidate is the right answer", fitted by ``python -m knowledge.calibration`` on
