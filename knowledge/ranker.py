@@ -47,8 +47,9 @@ def features(normalized: str, words: Sequence[str], *, max_n: int = 3) -> list[s
     return out
 
 
-FORMAT_VERSION = 1
-"""Bump when the saved arrays change meaning, so old caches are retrained, never misread."""
+FORMAT_VERSION = 2
+"""Bump when the saved arrays change meaning, so old caches are retrained, never misread
+(2: the weights in half precision)."""
 
 
 class FeatureRows(NamedTuple):
@@ -141,7 +142,7 @@ class LearnedRanker:
             )
             centroids = normalize(weighting @ matrix)  # entries x features, each row unit length
             self._centroids = FeatureRows.of(centroids.T.tocsr().astype(np.float32))
-            self._coef = np.zeros((0, classes), dtype=np.float32)
+            self._coef = np.zeros((0, classes), dtype=np.float16)
             self._bias = np.zeros(classes, dtype=np.float32)
             return
         # saga reaches lbfgs's accuracy here in a seventh of the time: lbfgs spends it moving
@@ -158,8 +159,10 @@ class LearnedRanker:
         ):  # binary: one row, p(second) = sigmoid(w.x + b) = softmax of [0, w.x + b]
             weights_by_class = np.vstack([np.zeros_like(model.coef_[0]), model.coef_[0]])
             intercepts = np.asarray([0.0, model.intercept_[0]])
-        coef = np.zeros((len(self._idf), classes), dtype=np.float32)
-        coef[:, known] = weights_by_class.T.astype(np.float32)
+        # Half precision: the weights are the largest array the bot holds (features x entries),
+        # and three significant digits rank the entries the same.
+        coef = np.zeros((len(self._idf), classes), dtype=np.float16)
+        coef[:, known] = weights_by_class.T.astype(np.float16)
         bias = np.full(classes, -1e4, dtype=np.float32)  # a class never seen gets no mass
         bias[known] = intercepts.astype(np.float32)
         self._coef = np.ascontiguousarray(coef)
@@ -194,7 +197,7 @@ class LearnedRanker:
             ranker = cls.__new__(cls)
             ranker._vocabulary = {str(f): i for i, f in enumerate(data["features"])}
             ranker._idf = data["idf"]
-            ranker._coef = data["coef"]
+            ranker._coef = data["coef"].astype(np.float16, copy=False)
             ranker._bias = data["bias"]
             ranker.kind = str(data["kind"])
             ranker.classes = int(data["classes"])
@@ -252,7 +255,7 @@ class LearnedRanker:
         if self._centroids is not None:
             logits = self._cosines(rows, values) / CENTROID_TEMPERATURE
         else:
-            logits = values @ self._coef[rows] + self._bias
+            logits = values @ self._coef[rows].astype(np.float32) + self._bias
         logits -= logits.max()
         exp = np.exp(logits)
         result: NDArray[np.float32] = exp / exp.sum()

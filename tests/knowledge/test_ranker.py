@@ -53,6 +53,28 @@ def test_a_saved_model_loads_and_scores_the_same(tmp_path: Path, max_logistic: i
     assert np.allclose(mine, theirs)
 
 
+def test_the_weights_are_kept_in_half_precision_even_from_a_full_precision_file(
+    tmp_path: Path,
+) -> None:
+    """The weights matrix (features x entries) is most of the ranker's memory; half precision
+    halves it, and an array written in full precision is narrowed when read."""
+    ranker = LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2)
+    path = tmp_path / "ranker.npz"
+    ranker.save(path)
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    assert arrays["coef"].dtype == np.float16
+    arrays["coef"] = arrays["coef"].astype(np.float32)
+    wide = tmp_path / "wide.npz"
+    np.savez(wide, **arrays)
+    loaded = LearnedRanker.load(wide)
+    question = features("人才公寓", ["人才公寓"])
+    mine, theirs = loaded.probabilities(question), ranker.probabilities(question)
+    assert mine is not None and theirs is not None and np.allclose(mine, theirs)
+    assert loaded.probabilities(features("xyz", ["xyz"])) is None
+    assert vars(loaded)["_coef"].dtype == np.float16
+
+
 def test_the_matcher_caches_its_model_and_refits_a_damaged_cache(
     tmp_path: Path, kb: KnowledgeBase
 ) -> None:
