@@ -404,7 +404,7 @@ class MatchConfig:
     """Coefficients (one per name in ``SIGNALS``, then the intercept) of a logistic model of
     "the best candidate is the right answer", fitted by ``python -m knowledge.calibration`` on
     the knowledge base's own example and out-of-scope questions, each matched by a matcher built
-    without it (three 5-fold splits, about 16,000 decisions); when set, it decides instead of the
+    without it (three 5-fold splits, about 18,900 decisions); when set, it decides instead of the
     score thresholds. The tune half alone (a few hundred questions, every wrong answer a
     confident one) cannot place the answer threshold."""
     answer_confidence: float = 0.82

@@ -70,28 +70,28 @@ CONVERSATION_BLIND_SET = EVAL_SET.parent / "blind3.yaml"
 
 REPORT_FLOORS = {
     BLIND_SET: {
-        "answered_right": 0.82,
-        "right_incl_first_suggestion": 0.87,
+        "answered_right": 0.85,
+        "right_incl_first_suggestion": 0.88,
         "refusal": 0.93,
-        "english_right": 0.68,
+        "english_right": 0.72,
         "follow_ups_right": 0.65,
         "near_miss_ok": 0.88,
     },
     FRESH_BLIND_SET: {
-        "answered_right": 0.83,
-        "right_incl_first_suggestion": 0.90,
-        "refusal": 0.88,
-        "english_right": 0.80,
-        "follow_ups_right": 0.80,
+        "answered_right": 0.87,
+        "right_incl_first_suggestion": 0.92,
+        "refusal": 0.93,
+        "english_right": 0.90,
+        "follow_ups_right": 0.82,
         "near_miss_ok": 0.95,
     },
     CONVERSATION_BLIND_SET: {
-        "answered_right": 0.88,
-        "right_incl_first_suggestion": 0.93,
-        "refusal": 0.88,
-        "english_right": 0.85,
-        "follow_ups_right": 0.76,
-        "near_miss_ok": 0.85,
+        "answered_right": 0.93,
+        "right_incl_first_suggestion": 0.95,
+        "refusal": 0.90,
+        "english_right": 0.93,
+        "follow_ups_right": 0.77,
+        "near_miss_ok": 0.88,
     },
 }
 """Regression floors on each blind set's report half, a little under what it measured when the
