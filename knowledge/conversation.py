@@ -85,6 +85,11 @@ _EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|ar
 """…but not the "there" of "Is there a canteen nearby?"."""
 
 
+def _not_ours_probability(match: Match) -> float:
+    """The ranker's "not ours" probability for ``match`` (0 when it has no ranker signals)."""
+    return dict(zip(SIGNALS, match.signals, strict=False)).get("out_of_scope", 0.0)
+
+
 def _points_back(lowered: str) -> bool:
     return bool(_ENGLISH_ANAPHORA.search(_EXISTENTIAL.sub(" ", lowered)))
 
@@ -256,11 +261,10 @@ class Understanding:
         knows, but the ranker reads the question as not ours (asked only when the entry before
         does not cover it). One topic word is not enough to refuse ("补贴多少", "How do we sign
         up?")."""
-        signals = dict(zip(SIGNALS, own.signals, strict=False))
         return (
             own.outcome is Outcome.UNMATCHED
             and len(topic_words) >= 2
-            and signals.get("out_of_scope", 0.0) >= OOS_FOLLOW_UP
+            and _not_ours_probability(own) >= OOS_FOLLOW_UP
         )
 
     def _offered_instead(
@@ -268,8 +272,9 @@ class Understanding:
     ) -> tuple[Candidate, ...] | None:
         """ "创业中心怎么申请" after home-buying help, "What about my wife?" after the apartment (the
         entry before does not cover the words; the caller checks): the follow-up's own best
-        candidate is named by them, so offer that, not the entry before; "补贴多少" after the apartment: its word names
-        several entries, so offer those. A follow-up about who asks ("那本科生呢") stays (None)."""
+        candidate is named by them, so offer that, not the entry before; "补贴多少" after the
+        apartment: its word names several entries, so offer those. A follow-up about who asks
+        ("那本科生呢") stays (None)."""
         if not own.candidates or _ASKER.search(clean(topic_text)):
             return None
         if self.matcher.vague(self.matcher.normalizer.normalize(topic_text)):
@@ -301,8 +306,7 @@ class Understanding:
         Its parts are then neither answered nor offered: a part ("租房能提吗") leans on the
         other part for its meaning.
         """
-        signals = dict(zip(SIGNALS, whole.signals, strict=False))
-        return whole.outcome is Outcome.UNMATCHED and signals.get("out_of_scope", 0.0) >= OOS_WHOLE
+        return whole.outcome is Outcome.UNMATCHED and _not_ours_probability(whole) >= OOS_WHOLE
 
     # -- several questions ----------------------------------------------------------------------
 

@@ -200,6 +200,16 @@ class _Tally:
         return round(count / self.total, 4) if self.total else 0.0
 
 
+def _near_miss(match: Match, topic: set[str]) -> tuple[bool, bool]:
+    """(right, wrong) for a question whose fact the documents lack: handed over, answered by its
+    topic's entry or offered it first is right; answered by another entry is wrong."""
+    answered = {e.id for e in match.answered}
+    first = match.candidates[0].entry.id if match.candidates else None
+    right = match.outcome in REFUSED or (bool(answered) and answered <= topic)
+    right = right or (match.outcome is Outcome.SUGGESTED and first in topic)
+    return right, bool(answered - topic)
+
+
 @dataclass
 class EvalReport:
     """The figures, plus every miss (for tuning on the tune half only)."""
@@ -310,10 +320,9 @@ class _Judge:
         if item.section == "near_miss":
             tally = report.near_miss
             tally.total += 1
-            ok = match.outcome in REFUSED or (bool(answered) and answered <= accepted)
-            ok = ok or (match.outcome is Outcome.SUGGESTED and first in accepted)
+            ok, wrong = _near_miss(match, accepted)
             tally.right += ok
-            tally.wrong += bool(answered - accepted)
+            tally.wrong += wrong
             if not ok:
                 report.misses.append(
                     f"NEAR  {item.question!r} topic {sorted(accepted)} -> {_describe(match)}"
@@ -345,13 +354,7 @@ class _Judge:
             right = (match.outcome in REFUSED) if want is None else (want in answered)
             wrong = bool(answered) and want not in answered
             if number in dialogue.gaps and want is not None:
-                # A detail the documents lack: the topic's entry or a hand-over, never another.
-                wrong = bool(answered - {want})
-                right = not wrong and (
-                    bool(answered)
-                    or match.outcome in REFUSED
-                    or (match.outcome is Outcome.SUGGESTED and match.candidates[0].entry.id == want)
-                )
+                right, wrong = _near_miss(match, {want})
             if number > 0:
                 tally.total += 1
                 tally.right += right

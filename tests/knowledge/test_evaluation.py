@@ -61,13 +61,18 @@ def test_halves_select_their_items_and_shared_ones(tmp_path: Path) -> None:
     assert [i.question for i in evalset.half("report").items] == ["b", "c", "d"]
 
 
+def two_entry_understanding(tmp_path: Path, seeds_dir: Path) -> Understanding:
+    """A window and an apartment, matched lexically: two entries are too few for the learned
+    ranker's model."""
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    lexical = replace(MatchConfig(), ranker_weight=0.0, decision_weights=None)
+    return Understanding(Matcher(kb, lexical))
+
+
 def test_answered_right_counts_only_direct_answers_with_the_expected_entry(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    # The plain lexical matcher: a two-entry KB is too small for the learned ranker's model.
-    lexical = replace(MatchConfig(), ranker_weight=0.0, decision_weights=None)
-    understanding = Understanding(Matcher(kb, lexical))
+    understanding = two_entry_understanding(tmp_path, seeds_dir)
     path = write(
         tmp_path,
         "in_scope:\n"
@@ -92,9 +97,7 @@ def test_a_gap_turn_is_right_with_its_topic_entry_and_wrong_with_another(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
     """A follow-up asking a fact the documents lack is judged as a near miss, not as a question."""
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    lexical = replace(MatchConfig(), ranker_weight=0.0, decision_weights=None)
-    understanding = Understanding(Matcher(kb, lexical))
+    understanding = two_entry_understanding(tmp_path, seeds_dir)
     path = write(
         tmp_path,
         "follow_ups:\n"
