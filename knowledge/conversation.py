@@ -253,7 +253,10 @@ class Understanding:
         unknown = sum(not self.matcher.knows(w) for w in topic_words)
         if unknown < UNKNOWN_TOPIC * len(topic_words):
             return False
-        return len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(clean(text))
+        # "What about taxes?" asks about taxes, not an aspect of the entry before: an opening
+        # alone is no aspect word.
+        asked = _FOLLOW_UP_OPENING.sub(" ", clean(text))
+        return len(topic_words) >= 2 or not _FOLLOW_UP_WORDS.search(asked)
 
     @staticmethod
     def _off_topic(own: Match, topic_words: Sequence[str]) -> bool:

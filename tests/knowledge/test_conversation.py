@@ -125,7 +125,13 @@ def test_english_pointing_back_is_a_follow_up_but_is_there_is_not(
 
 
 @pytest.mark.parametrize(
-    "follow_up", ["How do I renew my passport?", "OK, what is the weather like?"]
+    "follow_up",
+    [
+        "How do I renew my passport?",
+        "OK, what is the weather like?",
+        "What about parking?",  # an opening is no aspect word: it asks about parking
+        "How about pets?",
+    ],
 )
 def test_an_english_follow_up_about_words_the_kb_lacks_is_refused(
     understanding: Understanding, kb: KnowledgeBase, follow_up: str
