@@ -162,11 +162,26 @@ class Understanding:
         if self.follow_ups and context is not None and self._looks_like_follow_up(text):
             resolved = self._follow_up(text, own, context, audience)
             if resolved is not None:
-                return resolved
+                return self._again(resolved, context)
         parts = self._parts(text) if self.several else []
         if len(parts) >= 2:
             return self._several(text, own, parts, audience)
-        return own
+        return self._again(own, context) if self.follow_ups else own
+
+    @staticmethod
+    def _again(match: Match, context: Entry | None) -> Match:
+        """A suggestion led by the entry answered just before is that entry, answered.
+
+        "区里目录能把我们岗位放进去吗" right after the demand catalogue: the message's own best
+        reading and the conversation agree, so asking "您是不是想问" would only slow the person.
+        """
+        if (
+            context is not None
+            and match.outcome is Outcome.SUGGESTED
+            and match.candidates[0].entry.id == context.id
+        ):
+            return replace(match, outcome=Outcome.ANSWERED, via_context=True)
+        return match
 
     # -- follow-ups ---------------------------------------------------------------------------
 

@@ -233,3 +233,18 @@ def test_an_also_or_a_pointing_back_about_what_we_do_not_hold_is_refused(
 ) -> None:
     window = kb.get("ch-talent-window")
     assert understanding.understand(follow_up, context=window).answered == ()
+
+
+def test_a_suggestion_led_by_the_entry_just_answered_answers_it(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    question = "企业请专家进站搞研发实验有支持吗"
+    alone = understanding.understand(question)
+    assert alone.outcome is Outcome.SUGGESTED
+    assert alone.candidates[0].entry.id == "innov-expert-workstation"
+    workstation = kb.get("innov-expert-workstation")
+    match = understanding.understand(question, context=workstation)
+    assert match.outcome is Outcome.ANSWERED and match.entry is workstation and match.via_context
+    # Led by another entry, it stays a suggestion.
+    other = understanding.understand(question, context=kb.get("housing-talent-apartment"))
+    assert other.outcome is Outcome.SUGGESTED
