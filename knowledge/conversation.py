@@ -103,6 +103,9 @@ _ASKER = re.compile(
 """Who is asking ("那本科生呢", "What about PhDs?"): a follow-up about who the entry before is
 for, never a new topic, even when an entry is named after those people."""
 
+_PROFESSION = re.compile(r"老师|教师|医生|医师|大夫|护士|农技|\b(teachers?|doctors?|nurses?)\b")
+"""Professions the seeds' measures are organised by (doctors, teachers, farm experts)."""
+
 UNKNOWN_TOPIC = 0.5
 """A follow-up whose topic words are at least this share unknown to the knowledge base is not
 about it ("How do I renew my passport?")."""
@@ -236,6 +239,20 @@ class Understanding:
             )
         if own.outcome is Outcome.UNMATCHED and self._unknown_topic(own, topic_words, text):
             return own
+        asks_eligibility = bool(_ELIGIBLE.search(lowered))  # "本科生能申请吗": may I, here?
+        sibling = (
+            None
+            if covered or extends or asks_eligibility
+            else self._sibling_named(topic_text, context)
+        )
+        if sibling is not None:
+            return Match(
+                Outcome.ANSWERED,
+                text,
+                own.normalized,
+                (Candidate(sibling, 1.0),),
+                via_context=True,
+            )
         topic = " ".join((context.title, *context.keywords[:1]))
         combined = self.matcher.match(f"{topic} {text}", audience=audience)
         family = {context.id, *context.related}
@@ -259,6 +276,25 @@ class Understanding:
         if combined.outcome is Outcome.SUGGESTED and own.outcome is Outcome.UNMATCHED:
             return replace(combined, query=text, via_context=True)
         return None
+
+    def _sibling_named(self, topic_text: str, context: Entry) -> Entry | None:
+        """ "那老师呢" after doctors sent to the villages: the one neighbour of the entry before
+        (``related``: the teachers' rotation, the same action for another profession) that the
+        follow-up's words name. Who asks ("那本科生呢") stays with the entry before, and a vague
+        word ("补贴" after the apartment) names no sibling, unless it is a profession: then it
+        asks for the same measure for other people."""
+        lowered = clean(topic_text)
+        if not _PROFESSION.search(lowered) and (
+            _ASKER.search(lowered) or self.matcher.vague(self.matcher.normalizer.normalize(lowered))
+        ):
+            return None
+        named = [
+            entry
+            for entry in map(self.matcher.kb.get, context.related)
+            if entry is not None
+            and self.matcher.named_by(topic_text, entry.id) >= self.stay_coverage
+        ]
+        return named[0] if len(named) == 1 else None
 
     def _unknown_topic(self, own: Match, topic_words: Sequence[str], text: str) -> bool:
         """ "那公积金呢", "How do I renew my passport?": about something the knowledge base does not

@@ -248,3 +248,13 @@ def test_a_suggestion_led_by_the_entry_just_answered_answers_it(
     # Led by another entry, it stays a suggestion.
     other = understanding.understand(question, context=kb.get("housing-talent-apartment"))
     assert other.outcome is Outcome.SUGGESTED
+
+
+@pytest.mark.parametrize("follow_up", ["那老师呢", "What about teachers?"])
+def test_a_follow_up_about_other_people_gets_the_same_action_for_them(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str
+) -> None:
+    """The seed's three actions send farm experts, doctors and teachers to the villages."""
+    doctors = kb.get("dev-medical-grassroots")
+    match = understanding.understand(follow_up, context=doctors)
+    assert [e.id for e in match.answered] == ["dev-teacher-rotation"]
