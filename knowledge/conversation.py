@@ -424,6 +424,7 @@ class Understanding:
                 if best.entry.id not in {c.entry.id for c in offered}:
                     offered.append(best)
         if offered:
+            offered.sort(key=lambda c: -c.score)
             return Match(
                 Outcome.SUGGESTED, text, whole.normalized, candidates=tuple(offered[:MAX_PARTS])
             )
