@@ -258,3 +258,12 @@ def test_a_follow_up_about_other_people_gets_the_same_action_for_them(
     doctors = kb.get("dev-medical-grassroots")
     match = understanding.understand(follow_up, context=doctors)
     assert [e.id for e in match.answered] == ["dev-teacher-rotation"]
+
+
+def test_entries_offered_for_several_questions_come_best_first(
+    understanding: Understanding,
+) -> None:
+    match = understanding.understand("技能人才评价是啥，另外我们厂的老师傅有没有奖")
+    assert match.outcome is Outcome.SUGGESTED and len(match.candidates) >= 2
+    scores = [c.score for c in match.candidates]
+    assert scores == sorted(scores, reverse=True)
