@@ -12,11 +12,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
+
+# Durations from Telegram (a flood wait's retry_after) as timedelta, PTB's coming default: our
+# readers (handlers.polling, handlers.staff) take both, and the deprecation warning goes away.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
