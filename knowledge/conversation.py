@@ -90,6 +90,13 @@ def _not_ours_probability(match: Match) -> float:
     return dict(zip(SIGNALS, match.signals, strict=False)).get("out_of_scope", 0.0)
 
 
+def _answered_in_context(own: Match, entry: Entry) -> Match:
+    """``own``'s message answered by ``entry``, which the conversation (not its words) chose."""
+    return Match(
+        Outcome.ANSWERED, own.query, own.normalized, (Candidate(entry, 1.0),), via_context=True
+    )
+
+
 def _points_back(lowered: str) -> bool:
     return bool(_ENGLISH_ANAPHORA.search(_EXISTENTIAL.sub(" ", lowered)))
 
@@ -230,13 +237,7 @@ class Understanding:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
             # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
             # company there too?": English pointing back. All are about the same entry.
-            return Match(
-                Outcome.ANSWERED,
-                text,
-                own.normalized,
-                (Candidate(context, 1.0),),
-                via_context=True,
-            )
+            return _answered_in_context(own, context)
         if own.outcome is Outcome.UNMATCHED and self._unknown_topic(own, topic_words, text):
             return own
         asks_eligibility = bool(_ELIGIBLE.search(lowered))  # "本科生能申请吗": may I, here?
@@ -246,13 +247,7 @@ class Understanding:
             else self._sibling_named(topic_text, context)
         )
         if sibling is not None:
-            return Match(
-                Outcome.ANSWERED,
-                text,
-                own.normalized,
-                (Candidate(sibling, 1.0),),
-                via_context=True,
-            )
+            return _answered_in_context(own, sibling)
         topic = " ".join((context.title, *context.keywords[:1]))
         combined = self.matcher.match(f"{topic} {text}", audience=audience)
         family = {context.id, *context.related}
