@@ -192,6 +192,16 @@ def peak_rss_mb(pid: int) -> float:
     return _status_kb(pid, "VmHWM") / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (``/proc/PID/stat``).
+
+    CPU per message is steadier than throughput on a shared virtual machine, whose neighbours
+    move messages a second by ±15 % from run to run: it is the figure to compare changes by.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     return _status_kb(pid, "VmRSS") / 1024
 
@@ -334,6 +344,7 @@ async def burst(
         for user in people:
             fake.private_chat(user)
         started = time.perf_counter()
+        cpu_started = cpu_seconds(process.pid)
         pacer = Pacer(args.rate)
         tasks = [
             person(
@@ -355,7 +366,9 @@ async def burst(
         elapsed = time.perf_counter() - started
         flooded = await flooding
         await asyncio.sleep(2)  # let the last inquiries reach the database
-        peak = peak_rss_mb(process.pid) if process.returncode is None else float("nan")
+        alive = process.returncode is None
+        peak = peak_rss_mb(process.pid) if alive else float("nan")
+        cpu = cpu_seconds(process.pid) - cpu_started if alive else float("nan")
         code = await stop_bot(process)
     stored = await count_inquiries(database_url)
     replies = len(results.latencies_ms)
@@ -369,7 +382,7 @@ async def burst(
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
         f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
         f"stored {stored} ({'ok' if stored == expected else 'MISMATCH'})   "
-        f"peak {peak:.0f} MB   exit {code}"
+        f"peak {peak:.0f} MB   bot CPU {1000 * cpu / max(replies, 1):.2f} ms/reply   exit {code}"
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.assistant import Assistant, Person
 from bot.log import queries
+from bot.log.db import create_engine, upgrade
 from bot.log.inquiry_log import InquiryLog, PersonState
 from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
 from bot.log.models import Person as PersonRow
@@ -343,3 +344,24 @@ async def test_replies_marked_at_once_are_all_stored(
         assert sorted(marked) == sorted(ids)
     again = await assistant.ask(people[0], "人才公寓怎么申请", channel="telegram", update_id=7000)
     assert again.already_replied
+
+
+async def test_a_write_that_fails_leaves_nothing_even_on_a_connection_an_autocommit_read_used(
+    database_url: str,
+) -> None:
+    """The per-message reads run in autocommit; the pool must hand the connection back to the
+    next writer transactional again, or a half-done write would stay."""
+    engine = create_engine(database_url, pool_size=1)  # one connection: the read's, reused
+    await upgrade(engine)
+    log = InquiryLog(engine)
+    try:
+        assert await log.state(ALICE.key) == PersonState()
+        with pytest.raises(RuntimeError, match="half-way"):
+            async with engine.begin() as connection:
+                await queries.touch_person(connection, key=ALICE.key, channel="telegram")
+                raise RuntimeError("half-way")
+        assert await log.profile(ALICE.key) is None
+        await log.remember(ALICE)
+        assert await log.profile(ALICE.key) is not None
+    finally:
+        await log.close()
