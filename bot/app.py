@@ -25,7 +25,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, PicklePersistence
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.chat.turns import StaffChannel
 from bot.desk.delivery import Reach, either, web_reach
@@ -35,6 +35,7 @@ from bot.settings import Settings
 from bot.texts import LANGUAGES, texts
 from handlers import ErrorHandler, StaffHandlers, build_handlers
 from handlers.delivery import telegram_reach
+from handlers.persistence import FormPersistence
 from handlers.polling import Poller
 from handlers.render import configure_sending
 from handlers.staff import StaffNotifier, TelegramStaff
@@ -106,7 +107,7 @@ def build_application(
     if state_file is not None:
         # Conversation state (a /demand form half filled in) survives a restart.
         state_file.parent.mkdir(parents=True, exist_ok=True)
-        builder = builder.persistence(PicklePersistence(filepath=state_file, update_interval=5))
+        builder = builder.persistence(FormPersistence(state_file, update_interval=5))
     limits = services.settings.telegram
     configure_sending(limits.send_retries)
     if rate_limiter:
