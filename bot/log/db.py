@@ -74,8 +74,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 20) -> Async
         hide_parameters=True,
         pool_size=pool_size,
         # No overflow: a connection opened past the pool is closed again on return, so a burst
-        # kept PostgreSQL starting and ending backends, and the bot spent more of its one core
-        # connecting than querying. Twenty short statements at a time keep up; others wait.
+        # kept PostgreSQL starting and ending backends and the bot connecting all through it.
+        # Twenty short statements at a time keep up; others wait their turn.
         max_overflow=0,
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT}
