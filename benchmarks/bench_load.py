@@ -8,8 +8,8 @@ staff group). Everything runs on 127.0.0.1; the run is bounded by the message co
 
 Printed per database (SQLite file, throwaway PostgreSQL): messages answered per second, p50 /
 p95 / p99 from a person's message to the bot's first reply, errors (no reply within
-``--reply-timeout``), inquiries stored against text messages sent, and the bot's peak resident
-memory (VmHWM). Telegram's own sending limits (``telegram.max_messages_per_second``,
+``--reply-timeout``), inquiries stored against text messages sent, the bot's peak resident
+memory (VmHWM) and its CPU time per reply (steadier than messages a second on a shared VM). Telegram's own sending limits (``telegram.max_messages_per_second``,
 ``limits.messages_per_minute``) are lifted through the environment so the bot's own capacity is
 measured; production keeps Telegram's published limits.
 
