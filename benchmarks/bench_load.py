@@ -9,7 +9,8 @@ staff group). Everything runs on 127.0.0.1; the run is bounded by the message co
 Printed per database (SQLite file, throwaway PostgreSQL): messages answered per second, p50 /
 p95 / p99 from a person's message to the bot's first reply, errors (no reply within
 ``--reply-timeout``), inquiries stored against text messages sent, the bot's peak resident
-memory (VmHWM) and its CPU time per reply (steadier than messages a second on a shared VM). Telegram's own sending limits (``telegram.max_messages_per_second``,
+memory (VmHWM) and its CPU time per reply (steadier than messages a second on a shared VM).
+Telegram's own sending limits (``telegram.max_messages_per_second``,
 ``limits.messages_per_minute``) are lifted through the environment so the bot's own capacity is
 measured; production keeps Telegram's published limits.
 
@@ -33,7 +34,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import math
 import os
 import signal
 import socket
@@ -375,6 +375,7 @@ async def burst(
         code = await stop_bot(process)
     stored = await count_inquiries(database_url)
     replies = len(results.latencies_ms)
+    cpu_ms = 1000 * cpu / max(replies, 1)
     lat = results.latencies_ms
     offered = f"offered {args.rate:.0f}/s" if args.rate else "as fast as replies come"
     offered += ", webhook" if args.webhook else ""
@@ -385,9 +386,9 @@ async def burst(
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
         f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
         f"stored {stored} ({'ok' if stored == expected else 'MISMATCH'})   "
-        f"peak {peak:.0f} MB   bot CPU {1000 * cpu / max(replies, 1):.2f} ms/reply   exit {code}"
+        f"peak {peak:.0f} MB   bot CPU {cpu_ms:.2f} ms/reply   exit {code}"
     )
-    return replies / elapsed, 1000 * cpu / max(replies, 1)
+    return replies / elapsed, cpu_ms
 
 
 def _free(busy: set[int], user_id: int, _: object) -> None:
@@ -396,7 +397,7 @@ def _free(busy: set[int], user_id: int, _: object) -> None:
 
 async def soak(
     name: str, database_url: str, args: argparse.Namespace, workdir: Path, _flood: int = 0
-) -> tuple[float, float]:
+) -> None:
     fake = TimedFake()
     async with fake:
         fake.group(STAFF_CHAT, "人才服务专员")
@@ -445,7 +446,6 @@ async def soak(
         f"{results.texts_sent}, rss after 1 min {first:.0f} MB -> end {samples[-1][1]:.0f} MB "
         f"({growth:+.1f} %), exit {code}"
     )
-    return float("nan"), float("nan")  # a soak's figures are the lines above
 
 
 async def main() -> None:
@@ -491,7 +491,7 @@ async def main() -> None:
         workdir = Path(tmp)
         for flood in floods:  # each run on a fresh database (update ids start again)
             if args.db in ("sqlite", "both"):
-                runs = []
+                runs: list[tuple[float, float] | None] = []
                 for n in range(args.repeat):
                     url = f"sqlite+aiosqlite:///{workdir / f'load-{flood}-{n}.sqlite3'}"
                     runs.append(await run("SQLite", url, args, workdir, flood))
@@ -504,12 +504,13 @@ async def main() -> None:
                 summarize("PostgreSQL", runs)
 
 
-def summarize(name: str, runs: list[tuple[float, float]]) -> None:
+def summarize(name: str, runs: list[tuple[float, float] | None]) -> None:
     """Mean and range over repeated runs (nothing for a single run or a soak)."""
-    if len(runs) < 2 or any(math.isnan(rate) for rate, _ in runs):
+    figures = [run for run in runs if run is not None]
+    if len(figures) < 2:
         return
-    rates = [rate for rate, _ in runs]
-    cpu = [ms for _, ms in runs]
+    rates = [rate for rate, _ in figures]
+    cpu = [ms for _, ms in figures]
     print(
         f"{name:<10} over {len(runs)} runs: {statistics.mean(rates):.1f} msg/s mean "
         f"({min(rates):.1f}-{max(rates):.1f}), bot CPU {statistics.mean(cpu):.2f} ms/reply mean"

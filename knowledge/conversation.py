@@ -272,6 +272,10 @@ class Understanding:
             return replace(combined, query=text, via_context=True)
         return None
 
+    def _vague(self, text: str) -> bool:
+        """The matcher's "补贴" test (words naming several entries) on raw follow-up words."""
+        return self.matcher.vague(self.matcher.normalizer.normalize(text))
+
     def _sibling_named(self, topic_text: str, context: Entry) -> Entry | None:
         """ "那老师呢" after doctors sent to the villages: the one neighbour of the entry before
         (``related``: the teachers' rotation, the same action for another profession) that the
@@ -279,9 +283,7 @@ class Understanding:
         word ("补贴" after the apartment) names no sibling, unless it is a profession: then it
         asks for the same measure for other people."""
         lowered = clean(topic_text)
-        if not _PROFESSION.search(lowered) and (
-            _ASKER.search(lowered) or self.matcher.vague(self.matcher.normalizer.normalize(lowered))
-        ):
+        if not _PROFESSION.search(lowered) and (_ASKER.search(lowered) or self._vague(lowered)):
             return None
         named = [
             entry
@@ -326,7 +328,7 @@ class Understanding:
         ("那本科生呢") stays (None)."""
         if not own.candidates or _ASKER.search(clean(topic_text)):
             return None
-        if self.matcher.vague(self.matcher.normalizer.normalize(topic_text)):
+        if self._vague(topic_text):
             return own.candidates[:MAX_PARTS]
         best = own.candidates[0].entry
         named = self.matcher.named_by(topic_text, best.id) >= self.stay_coverage
