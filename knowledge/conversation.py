@@ -55,10 +55,11 @@ _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|�
 _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
-    r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|"
+    r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|几[个套间名位家天年月次种项批]?|应聘|报名|"
+    r"网站|网址|链接|公众号|小程序|"
     r"\b(how|apply|where|who|when|which|cost|how much|how many|what about|documents|requirements|"
     r"fee|fees|free|price|hours|open|opening|address|phone|contact|deadline|eligible|conditions|"
-    r"long|paperwork|materials|too|also)\b"
+    r"long|paperwork|materials|too|also|website|site|link)\b"
 )
 _ALSO_FOR = re.compile(
     r"也(能|行|可以|算|适用|有份)(报|报名|申请|享受|参加|领|办)?(吗|不|么|呢|嘛)?[?？!！。]*$"
@@ -124,6 +125,11 @@ OOS_FOLLOW_UP = 0.6
 """A follow-up with a topic of its own that the ranker gives this "not ours" probability, and the
 entry before does not cover, is refused rather than read against that entry."""
 
+ELSEWHERE_SCORE = 0.6
+ELSEWHERE_LEAD = 0.1
+"""A follow-up the entry before does not cover, whose own best candidate scores this, leads the
+next by this much and lies outside that entry's family, is not answered by the entry before."""
+
 SHORT_FOLLOW_UP = 8
 """With a conversation going, a message this short is tried as a follow-up."""
 
@@ -169,7 +175,11 @@ class Understanding:
             return own
         if is_unclear(text):
             return Match(Outcome.UNCLEAR, text, own.normalized)
-        if self.follow_ups and context is not None and self._looks_like_follow_up(text):
+        if (
+            self.follow_ups
+            and context is not None
+            and (self._looks_like_follow_up(text) or self._continues(text, own, context))
+        ):
             resolved = self._follow_up(text, own, context, audience)
             if resolved is not None:
                 return self._again(resolved, context)
@@ -211,6 +221,14 @@ class Understanding:
             or bool(_FOLLOW_UP_OPENING.search(lowered))
             or bool(_FOLLOW_UP_WORDS.search(lowered))
             or bool(_ALSO_FOR.search(lowered))
+        )
+
+    def _continues(self, text: str, own: Match, context: Entry) -> bool:
+        """A question not shaped like a follow-up ("Can the district help us recruit?" after the
+        demand catalogue) that its own words do not settle, about what the entry before covers."""
+        return (
+            own.outcome is not Outcome.ANSWERED
+            and self.matcher.covered_by(_topic_words(text), context.id) >= self.stay_coverage
         )
 
     def _follow_up(
@@ -264,6 +282,13 @@ class Understanding:
                 offered = None if covered else self._offered_instead(topic_text, own, context)
                 if offered:
                     return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
+            if (
+                combined_entry.id == context.id
+                and own.outcome is Outcome.UNMATCHED
+                and not (covered or extends)
+                and self._points_elsewhere(own, family)
+            ):
+                return own  # "What about taxes?" after medical care: its title is all they share
             if combined_entry.id in family or own.outcome is not Outcome.ANSWERED:
                 return replace(combined, query=text, via_context=True)
         if own.outcome is Outcome.ANSWERED:
@@ -271,6 +296,19 @@ class Understanding:
         if combined.outcome is Outcome.SUGGESTED and own.outcome is Outcome.UNMATCHED:
             return replace(combined, query=text, via_context=True)
         return None
+
+    @staticmethod
+    def _points_elsewhere(own: Match, family: set[str]) -> bool:
+        """The follow-up's own best reading is outside the entry before and its neighbours,
+        and none of them is among its candidates at all."""
+        if not own.candidates or own.candidates[0].score < ELSEWHERE_SCORE:
+            return False
+        if (
+            len(own.candidates) > 1
+            and own.candidates[0].score - own.candidates[1].score < ELSEWHERE_LEAD
+        ):
+            return False
+        return not any(c.entry.id in family for c in own.candidates)
 
     def _vague(self, text: str) -> bool:
         """The matcher's "补贴" test (words naming several entries) on raw follow-up words."""
@@ -328,10 +366,10 @@ class Understanding:
         ("那本科生呢") stays (None)."""
         if not own.candidates or _ASKER.search(clean(topic_text)):
             return None
-        if self._vague(topic_text):
-            return own.candidates[:MAX_PARTS]
         best = own.candidates[0].entry
         named = self.matcher.named_by(topic_text, best.id) >= self.stay_coverage
+        if named and self._vague(topic_text):
+            return own.candidates[:MAX_PARTS]
         if named and best.id not in {context.id, *context.related}:
             return own.candidates[:1]
         return None

@@ -361,7 +361,8 @@ class _Judge:
                 tally.wrong += wrong
                 if not right:
                     self.report.misses.append(
-                        f"TURN  {' → '.join(dialogue.turns[: number + 1])!r} expected {want} -> {_describe(match)}"
+                        f"TURN  {' → '.join(dialogue.turns[: number + 1])!r} (after "
+                        f"{context.id if context else None}) expected {want} -> {_describe(match)}"
                     )
             if match.entry is not None:
                 context = match.entry

@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -269,6 +269,12 @@ STOPWORDS = frozenset(
         "they",
         "them",
         "their",
+        "he",
+        "she",
+        "him",
+        "her",
+        "his",
+        "hers",
         "from",
         "into",
         "some",
@@ -586,6 +592,18 @@ def _bigrams(text: str) -> set[str]:
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
+def _singular(word: str, known: Mapping[str, float]) -> str:
+    """An English plural the knowledge base only has in the singular ("taxes" -> "tax").
+
+    Asked only for a word the knowledge base does not know, so its own words never change.
+    """
+    if not word.isascii() or len(word) < 4:
+        return word
+    stems = [word[:-3] + "y"] if word.endswith("ies") else []
+    stems += [word[:-2], word[:-1]] if word.endswith("es") else [word[:-1]]
+    return next((stem for stem in stems if stem in known), word)
+
+
 class Matcher:
     """Scores questions against one knowledge base. Build once, match many times.
 
@@ -715,9 +733,12 @@ class Matcher:
     def words(self, normalized: str) -> list[str]:
         """Meaningful words of normalised text, in order, search-mode segmented."""
         out = []
+        known = getattr(self, "_word_idf", None)  # none yet while the index itself is built
         for token in self._tokenizer.lcut_for_search(normalized, HMM=False):
             token = token.strip()
             if token and token not in STOPWORDS and not token.isdigit():
+                if known is not None and token not in known and token.endswith("s"):
+                    token = _singular(token, known)
                 out.append(token)
         return out
 

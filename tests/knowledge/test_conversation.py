@@ -260,3 +260,52 @@ def test_entries_offered_for_several_questions_come_best_first(
     assert match.outcome is Outcome.SUGGESTED and len(match.candidates) >= 2
     scores = [c.score for c in match.candidates]
     assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("before", "follow_up"),
+    [
+        ("housing-talent-apartment", "一共几户"),
+        ("recruit-job-fair", "有链接吗"),
+        ("recruit-job-fair", "Is there a link?"),
+        ("recruit-free-job-posting", "What's the website?"),
+        ("recruit-industry-support", "我想应聘"),
+    ],
+)
+def test_how_many_where_online_and_applying_for_the_job_are_aspects_of_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase, before: str, follow_up: str
+) -> None:
+    match = understanding.understand(follow_up, context=kb.get(before))
+    assert [e.id for e in match.answered] == [before] and match.via_context
+
+
+def test_a_question_its_own_words_leave_open_continues_the_conversation(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    question = "Could the district help with our hiring?"
+    assert understanding.understand(question).outcome is not Outcome.ANSWERED
+    catalogue = kb.get("recruit-demand-catalog")
+    match = understanding.understand(question, context=catalogue)
+    assert match.entry is catalogue and match.via_context
+
+
+def test_a_word_naming_several_entries_but_not_the_offered_one_stays_with_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    # 专家 names many entries; here it asks the village pairing for its experts to come round.
+    assert understanding.understand("专家能上门吗").outcome is not Outcome.ANSWERED
+    pairing = kb.get("dev-agri-tech-pairing")
+    match = understanding.understand("专家能上门吗", context=pairing)
+    assert match.entry is pairing and match.via_context
+
+
+def test_a_follow_up_whose_own_reading_lies_clearly_elsewhere_is_not_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    medical = kb.get("greencard-medical")
+    for follow_up in ("How about taxes then?", "And taxes?"):
+        match = understanding.understand(follow_up, context=medical)
+        assert medical not in match.answered, follow_up
+    # A pronoun is no topic: the same measure, for the person spoken of.
+    award = kb.get("subsidy-craftsman-award")
+    assert understanding.understand("Is she eligible?", context=award).entry is award

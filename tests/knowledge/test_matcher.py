@@ -114,3 +114,11 @@ def test_the_chosen_audience_breaks_a_tie(tmp_path: Path, seeds_dir: Path) -> No
 def test_english_questions_reach_chinese_entries(matcher: Matcher) -> None:
     match = matcher.match("How do I apply for a talent apartment?")
     assert match.candidates and match.candidates[0].entry.id == "housing-talent-apartment"
+
+
+def test_an_english_plural_the_knowledge_base_has_only_in_the_singular_is_read_as_it(
+    matcher: Matcher,
+) -> None:
+    words = matcher.words(matcher.normalizer.normalize("taxes"))
+    assert words == ["tax"] and matcher.knows("tax")
+    assert matcher.words(matcher.normalizer.normalize("xyzzies")) == ["xyzzies"]
