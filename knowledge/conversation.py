@@ -42,10 +42,14 @@ MAX_PARTS = 3
 """At most this many questions of one message are answered."""
 
 _SPLIT = re.compile(
-    r"[。！？!?；;\n，,：:]+|\s*(?:另外|还有就是|还有|还想问问?|顺便问(?:一下|下)?|顺便|再问(?:一下|下)?|"
+    r"([。！？!?；;\n，,：:]+|\s*(?:另外|还有就是|还有|还想问问?|顺便问(?:一下|下)?|顺便|再问(?:一下|下)?|"
     r"以及|此外|另一个问题|其次|同时|也想|一是|二是|三是|第[一二三]|[1-3][.、)）]|"
-    r"\band also\b|\balso\b|\banother question\b|\band\b)\s*"
+    r"\band also\b|\balso\b|\banother question\b|\band\b)\s*)"
 )
+"""Where a message's questions part (kept by ``split``: the words that ask say so)."""
+_ASKS_NEXT = re.compile(r"想问|问一下|问下|也想|另一个问题|another question")
+"""Separators that make what follows a question though it has no question word ("还想问问购房
+补贴", "也想跟着区里去外地揽才")."""
 _QUESTION_MARK = re.compile(
     r"[吗呢？?]|怎么|如何|什么|啥|哪|多少|能否|能不能|可不可以|可以|有没有|是否|谁|几|咋|么|"
     r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|"
@@ -402,13 +406,18 @@ class Understanding:
     @staticmethod
     def _parts(text: str) -> list[str]:
         """The questions of a message; statements ("我是刚引进的博士") join the next question."""
-        fragments = [f.strip() for f in _SPLIT.split(text) if f and f.strip()]
-        fragments = [f for f in fragments if len(clean(f).replace(" ", "")) >= 2]
+        pieces = _SPLIT.split(text)
+        fragments = []  # (fragment, whether the separator before it asks)
+        for number in range(0, len(pieces), 2):
+            fragment = pieces[number].strip()
+            if len(clean(fragment).replace(" ", "")) >= 2:
+                before = pieces[number - 1] if number else ""
+                fragments.append((fragment, bool(_ASKS_NEXT.search(before))))
         parts: list[str] = []
         pending: list[str] = []
-        for fragment in fragments:
+        for fragment, asked in fragments:
             pending.append(fragment)
-            if _QUESTION_MARK.search(clean(fragment)):
+            if asked or _QUESTION_MARK.search(clean(fragment)):
                 parts.append("，".join(pending))
                 pending = []
         if pending:

@@ -309,3 +309,24 @@ def test_a_follow_up_whose_own_reading_lies_clearly_elsewhere_is_not_the_entry_b
     # A pronoun is no topic: the same measure, for the person spoken of.
     award = kb.get("subsidy-craftsman-award")
     assert understanding.understand("Is she eligible?", context=award).entry is award
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            "人才公寓怎么申请，还想问问购房补贴",
+            ["housing-talent-apartment", "housing-purchase-subsidy"],
+        ),
+        (
+            "我们想免费发布岗位，也想参加区里的招聘会",
+            ["recruit-free-job-posting", "recruit-job-fair"],
+        ),
+    ],
+)
+def test_what_follows_also_want_to_ask_is_a_question_of_its_own(
+    understanding: Understanding, message: str, expected: list[str]
+) -> None:
+    match = understanding.understand(message)
+    assert match.outcome is Outcome.MULTI
+    assert [e.id for e in match.answered] == expected
