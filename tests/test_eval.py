@@ -90,7 +90,7 @@ REPORT_FLOORS = {
         "right_incl_first_suggestion": 0.95,
         "refusal": 0.90,
         "english_right": 0.93,
-        "follow_ups_right": 0.77,
+        "follow_ups_right": 0.80,
         "near_miss_ok": 0.88,
     },
 }
