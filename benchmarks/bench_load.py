@@ -9,7 +9,9 @@ staff group). Everything runs on 127.0.0.1; the run is bounded by the message co
 Printed per database (SQLite file, throwaway PostgreSQL): messages answered per second, p50 /
 p95 / p99 from a person's message to the bot's first reply, errors (no reply within
 ``--reply-timeout``), inquiries stored against text messages sent, the bot's peak resident
-memory (VmHWM) and its CPU time per reply (steadier than messages a second on a shared VM).
+memory (VmHWM) and its CPU time per reply (steadier than messages a second on a shared VM); then
+the harness's own CPU per reply and how busy the whole machine was (the fake server and the
+simulated people share its two cores with the bot and PostgreSQL).
 Telegram's own sending limits (``telegram.max_messages_per_second``,
 ``limits.messages_per_minute``) are lifted through the environment so the bot's own capacity is
 measured; production keeps Telegram's published limits.
@@ -204,6 +206,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> tuple[float, float]:
+    """All cores' busy and total time so far (``/proc/stat``), to tell a saturated machine."""
+    values = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
 def rss_mb(pid: int) -> float:
     return _status_kb(pid, "VmRSS") / 1024
 
@@ -348,6 +357,8 @@ async def burst(
             fake.private_chat(user)
         started = time.perf_counter()
         cpu_started = cpu_seconds(process.pid)
+        harness_started = time.process_time()
+        busy_started = machine_busy()
         pacer = Pacer(args.rate)
         tasks = [
             person(
@@ -372,6 +383,9 @@ async def burst(
         alive = process.returncode is None
         peak = peak_rss_mb(process.pid) if alive else float("nan")
         cpu = cpu_seconds(process.pid) - cpu_started if alive else float("nan")
+        harness = time.process_time() - harness_started
+        busy_now = machine_busy()
+        busy = (busy_now[0] - busy_started[0]) / max(busy_now[1] - busy_started[1], 1e-9)
         code = await stop_bot(process)
     stored = await count_inquiries(database_url)
     replies = len(results.latencies_ms)
@@ -386,7 +400,9 @@ async def burst(
         f"p95 {percentile(lat, 0.95):7.1f}  p99 {percentile(lat, 0.99):7.1f} ms   "
         f"errors {results.errors}   texts {results.texts_sent} taps {results.taps}   "
         f"stored {stored} ({'ok' if stored == expected else 'MISMATCH'})   "
-        f"peak {peak:.0f} MB   bot CPU {cpu_ms:.2f} ms/reply   exit {code}"
+        f"peak {peak:.0f} MB   bot CPU {cpu_ms:.2f} ms/reply   exit {code}\n"
+        f"{'':<10} harness (fake Bot API and people) CPU {1000 * harness / max(replies, 1):.2f}"
+        f" ms/reply, machine busy {100 * busy:.0f} % of {os.cpu_count()} cores"
     )
     return replies / elapsed, cpu_ms
 
