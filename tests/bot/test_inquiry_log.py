@@ -6,11 +6,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.assistant import Assistant, Person
 from bot.log import queries
-from bot.log.db import create_engine, upgrade
+from bot.log.db import SQLITE_POOL_SIZE, create_engine, upgrade
 from bot.log.inquiry_log import InquiryLog, PersonState
 from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
 from bot.log.models import Person as PersonRow
@@ -209,8 +209,11 @@ async def test_listing_filters_by_status_outcome_date_and_text(
 
 
 async def test_fifty_concurrent_people_are_all_logged(
-    knowledge: KnowledgeService, inquiry_log: InquiryLog
+    knowledge: KnowledgeService, inquiry_log: InquiryLog, database_url: str
 ) -> None:
+    """All stored, over a fixed pool: no connection is opened and closed again per burst."""
+    opened: list[object] = []
+    event.listen(inquiry_log.engine.sync_engine, "connect", lambda *_: opened.append(1))
     assistant = Assistant(knowledge, inquiry_log)
     people = [Person(f"telegram:{2000 + n}", f"P{n}") for n in range(50)]
     replies = await asyncio.gather(
@@ -223,6 +226,8 @@ async def test_fifty_concurrent_people_are_all_logged(
     async with inquiry_log.sessions() as session:
         assert await queries.count_rows(session, Inquiry) == 50
         assert await queries.count_rows(session, PersonRow) == 50
+    pool_size = SQLITE_POOL_SIZE if database_url.startswith("sqlite") else 20
+    assert 1 <= len(opened) <= pool_size
 
 
 async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
