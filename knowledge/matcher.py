@@ -647,6 +647,8 @@ class Matcher:
         self._smalltalk.update(
             {clean(p): intent.id for intent in kb.smalltalk for p in intent.patterns}
         )
+        self._word_idf: dict[str, float] = {}
+        """Empty while the index is built, so ``words`` folds no plural of the KB's own text."""
         self._docs: list[_Doc] = []
         phrase_words: list[list[frozenset[str]]] = []
         samples: list[list[str]] = []
@@ -733,12 +735,11 @@ class Matcher:
     def words(self, normalized: str) -> list[str]:
         """Meaningful words of normalised text, in order, search-mode segmented."""
         out = []
-        known = getattr(self, "_word_idf", None)  # none yet while the index itself is built
         for token in self._tokenizer.lcut_for_search(normalized, HMM=False):
             token = token.strip()
             if token and token not in STOPWORDS and not token.isdigit():
-                if known is not None and token not in known and token.endswith("s"):
-                    token = _singular(token, known)
+                if token.endswith("s") and token not in self._word_idf:
+                    token = _singular(token, self._word_idf)
                 out.append(token)
         return out
 
