@@ -67,6 +67,8 @@ FRESH_BLIND_SET = EVAL_SET.parent / "blind2.yaml"
 """The second blind set, written when the first one's report half had been looked at too often."""
 CONVERSATION_BLIND_SET = EVAL_SET.parent / "blind3.yaml"
 """The third blind set, mostly conversations: follow-ups were the figure measured on fewest turns."""
+FOURTH_BLIND_SET = EVAL_SET.parent / "blind4.yaml"
+"""The fourth, written when the other three's report halves had all been looked at many times."""
 
 REPORT_FLOORS = {
     BLIND_SET: {
@@ -93,6 +95,14 @@ REPORT_FLOORS = {
         "follow_ups_right": 0.80,
         "near_miss_ok": 0.88,
     },
+    FOURTH_BLIND_SET: {
+        "answered_right": 0.89,
+        "right_incl_first_suggestion": 0.93,
+        "refusal": 0.90,
+        "english_right": 0.83,
+        "follow_ups_right": 0.78,
+        "near_miss_ok": 0.75,
+    },
 }
 """Regression floors on each blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
@@ -101,6 +111,7 @@ SIZES = {
     BLIND_SET: (280, 50, 20, 20),
     FRESH_BLIND_SET: (280, 50, 20, 80),
     CONVERSATION_BLIND_SET: (140, 60, 20, 170),
+    FOURTH_BLIND_SET: (150, 55, 25, 110),
 }
 """Least in-scope questions, out-of-scope questions, near misses and conversations per set."""
 
