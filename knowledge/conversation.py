@@ -60,10 +60,11 @@ _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
     r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|几[个套间名位家天年月次种项批]?|应聘|报名|"
-    r"网站|网址|链接|公众号|小程序|"
+    r"网站|网址|链接|公众号|小程序|行不行|成不成|可不可以|渠道|途径|方式|方向|种类|类型|类别|范围|更新|频率|"
     r"\b(how|apply|where|who|when|which|cost|how much|how many|what about|documents|requirements|"
     r"fee|fees|free|price|hours|open|opening|address|phone|contact|deadline|eligible|conditions|"
-    r"long|paperwork|materials|too|also|website|site|link)\b"
+    r"long|paperwork|materials|too|also|website|site|link|channels?|ways?|through|via|kinds?|types?|"
+    r"often)\b"
 )
 _ALSO_FOR = re.compile(
     r"也(能|行|可以|算|适用|有份)(报|报名|申请|享受|参加|领|办)?(吗|不|么|呢|嘛)?[?？!！。]*$"
@@ -84,6 +85,8 @@ _ELIGIBLE = re.compile(
     r"(能|可以|能不能|可不可以)(申请|享受|报名|参加|领|办)|算不算|符合|够格|有份|适用|轮得到|"
     r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply)\b"
 )
+_FITS_ME = re.compile(r"行不行|行吗|成吗|可以吗|可以不|能行吗")
+"""With ``_ABOUT_ME`` too: whether the entry before fits the speaker ("我刚毕业的本科生行不行")."""
 _ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
 """Words pointing back at the topic before ("Can I register my company there too?")…"""
 _EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|are)\b")
@@ -240,7 +243,9 @@ class Understanding:
     ) -> Match | None:
         """Resolves ``text`` against ``context``; ``None`` leaves it to the ordinary path."""
         lowered = clean(text)
-        about_me = bool(_ABOUT_ME.search(lowered) and _ELIGIBLE.search(lowered))
+        about_me = bool(
+            _ABOUT_ME.search(lowered) and (_ELIGIBLE.search(lowered) or _FITS_ME.search(lowered))
+        )
         pointing = _latin(text) and _points_back(lowered)
         topic_text = _topic_words(text)
         topic_words = self.matcher.topic_words(topic_text)

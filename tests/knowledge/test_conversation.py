@@ -107,6 +107,7 @@ def test_one_question_with_a_comma_is_not_split(understanding: Understanding) ->
         # The seed's three actions send farm experts, doctors and teachers to the villages.
         ("dev-medical-grassroots", "那老师呢", "dev-teacher-rotation"),
         ("dev-medical-grassroots", "What about teachers?", "dev-teacher-rotation"),
+        ("dev-teacher-rotation", "那医生呢", "dev-medical-grassroots"),
     ],
 )
 def test_a_follow_up_naming_a_sibling_gets_the_sibling_and_an_aspect_stays(
@@ -175,7 +176,9 @@ def test_a_follow_up_with_known_words_the_ranker_reads_as_not_ours_is_refused(
     assert understanding.understand(follow_up, context=apartment).outcome is Outcome.UNMATCHED
 
 
-@pytest.mark.parametrize("follow_up", ["How do we sign up?", "本科生能申请吗"])
+@pytest.mark.parametrize(
+    "follow_up", ["How do we sign up?", "本科生能申请吗", "我刚调过来的工程师成不成"]
+)
 def test_a_one_word_or_aspect_follow_up_stays_with_the_entry_before(
     understanding: Understanding, kb: KnowledgeBase, follow_up: str
 ) -> None:
@@ -270,6 +273,8 @@ def test_entries_offered_for_several_questions_come_best_first(
         ("recruit-job-fair", "Is there a link?"),
         ("recruit-free-job-posting", "What's the website?"),
         ("recruit-industry-support", "我想应聘"),
+        ("dev-skills-training", "有哪些类别"),
+        ("recruit-job-fair", "Through what channels?"),
     ],
 )
 def test_how_many_where_online_and_applying_for_the_job_are_aspects_of_the_entry_before(
