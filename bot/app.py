@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import signal
@@ -189,6 +190,7 @@ def run(settings: Settings, services: Services, *, webhook: bool = False) -> Non
         base_file_url=base.replace("/bot", "/file/bot") if base.endswith("/bot") else None,
     )
     t = texts()
+    settle_heap()
     try:
         if webhook or settings.telegram.webhook_url:
             _run_webhook(app, settings)
@@ -201,6 +203,19 @@ def run(settings: Settings, services: Services, *, webhook: bool = False) -> Non
         raise StartupError(t.t("startup.unreachable", url=_origin(base), reason=reason)) from None
     except TelegramError as exc:
         raise StartupError(t.t("startup.telegram_error", reason=_reason(exc))) from None
+
+
+def settle_heap() -> None:
+    """Moves everything loaded so far out of the garbage collector's sight (``gc.freeze``).
+
+    The knowledge base, the matcher's index and jieba's dictionary are some 150,000 objects
+    that live as long as the process. Every full collection walked them all: at 150 messages a
+    second that was 13 pauses of about 100 ms in 9,000 messages (1.4 s in all; bench_load,
+    SQLite). Frozen, each full collection takes about 17 ms. Called once before serving; a
+    knowledge base swapped in by ``/reload`` is collected as usual until the next start.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _reason(exc: BaseException) -> str:

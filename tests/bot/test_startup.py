@@ -110,3 +110,17 @@ async def test_webhook_mode_without_its_secret_is_one_line_exit_2(tmp_path: Path
     )
     assert code == 2, output
     assert _meaningful(output) == [texts("zh").t("cli.webhook_needs")]
+
+
+def test_what_is_loaded_before_serving_is_left_out_of_full_collections() -> None:
+    import gc
+
+    from bot.app import settle_heap
+
+    kept = [{"entry": n} for n in range(10_000)]  # long-lived, like the matcher's index
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > len(kept)
+        assert not any(o is kept for o in gc.get_objects())  # no generation holds them now
+    finally:
+        gc.unfreeze()
