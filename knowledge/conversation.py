@@ -86,7 +86,7 @@ _ELIGIBLE = re.compile(
     r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply)\b"
 )
 _FITS_ME = re.compile(r"行不行|行吗|成吗|可以吗|可以不|能行吗")
-"""With ``_ABOUT_ME`` too: whether the entry before fits the speaker ("我刚毕业的本科生行不行")."""
+"""With ``_ABOUT_ME`` too: whether the entry before fits the speaker ("我刚调过来的工程师成不成")."""
 _ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
 """Words pointing back at the topic before ("Can I register my company there too?")…"""
 _EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|are)\b")
