@@ -64,6 +64,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind2.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind3.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind3.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind4.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind4.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres
