@@ -1,8 +1,9 @@
 """Cost of one Bot API call through python-telegram-bot: httpx (PTB's default) against aiohttp.
 
 Why this exists: under load the bot spends most of its CPU sending replies, and the HTTP client
-under PTB decides much of that. This sends ``--count`` messages with ``Bot.send_message`` to the
-project's fake Bot API server on 127.0.0.1, one at a time and ``--concurrency`` at once, through
+under PTB decides much of that. This sends ``--count`` copies of a real answer (an entry's HTML
+text with its feedback buttons, as the bot sends it) with ``Bot.send_message`` to the project's
+fake Bot API server on 127.0.0.1, one at a time and ``--concurrency`` at once, through
 each client, and prints messages a second and CPU milliseconds per message (client and fake
 server share the process, so the server's share is in both columns alike). Bounded by
 ``--count``; loopback only.
@@ -16,14 +17,35 @@ import argparse
 import asyncio
 import time
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.chat import views
+from bot.settings import load_settings
+from bot.texts import texts
+from handlers.render import keyboard
 from handlers.transport import AiohttpRequest
+from knowledge.loader import load_knowledge_base
 from tests.fakegram.server import FakeTelegram
 
 
-async def measure(name: str, request: BaseRequest, count: int, concurrency: int) -> None:
+def typical_answer() -> tuple[str, InlineKeyboardMarkup | None]:
+    """The talent apartment's answer with its buttons, as a person would receive it."""
+    kb = load_knowledge_base()
+    entry = kb.entries[0]
+    office = load_settings().office.placeholders()
+    view = views.answer(entry, kb, texts("zh"), office, 123456)
+    return view.text, keyboard(view)
+
+
+async def measure(
+    name: str,
+    request: BaseRequest,
+    count: int,
+    concurrency: int,
+    answer: tuple[str, InlineKeyboardMarkup | None],
+) -> None:
     fake = FakeTelegram()
     async with fake:
         user = fake.user(5, "A")
@@ -36,7 +58,9 @@ async def measure(name: str, request: BaseRequest, count: int, concurrency: int)
 
                 async def one(n: int, slots: asyncio.Semaphore = slots) -> None:
                     async with slots:
-                        await bot.send_message(user.id, f"消息 {n}")
+                        await bot.send_message(
+                            user.id, answer[0], parse_mode=ParseMode.HTML, reply_markup=answer[1]
+                        )
 
                 started, cpu = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(one(n) for n in range(count)))
@@ -55,8 +79,11 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
-    await measure("httpx", HTTPXRequest(connection_pool_size=256), args.count, args.concurrency)
-    await measure("aiohttp", AiohttpRequest(), args.count, args.concurrency)
+    answer = typical_answer()
+    print(f"one answer: {len(answer[0])} characters of HTML and its feedback buttons")
+    httpx = HTTPXRequest(connection_pool_size=256)
+    await measure("httpx", httpx, args.count, args.concurrency, answer)
+    await measure("aiohttp", AiohttpRequest(), args.count, args.concurrency, answer)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ request URL, which holds the bot token.
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -78,20 +80,22 @@ class AiohttpRequest(BaseRequest):
         connect = (
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
         )
-        data: aiohttp.FormData | dict[str, str] | None = None
+        data: aiohttp.FormData | bytes | None = None
+        headers = {"User-Agent": self.USER_AGENT}
         total: float | None = None
         if request_data is not None:
             if request_data.contains_files:
                 data = _multipart(request_data)
                 total = MEDIA_WRITE_TIMEOUT + (read or 0)
             else:
-                data = request_data.json_parameters
+                data = _json_body(request_data)
+                headers["Content-Type"] = "application/json"
         timeout = aiohttp.ClientTimeout(
             total=total, connect=connect, sock_connect=connect, sock_read=read
         )
         try:
             async with session.request(
-                method, url, data=data, timeout=timeout, headers={"User-Agent": self.USER_AGENT}
+                method, url, data=data, timeout=timeout, headers=headers
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
@@ -100,6 +104,17 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut("aiohttp: timed out waiting for the Bot API's answer") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_without(url, exc)}") from None
+
+
+def _json_body(request_data: RequestData) -> bytes:
+    """The call's parameters as one JSON object, as the Bot API accepts them.
+
+    PTB's own adapter sends a form, which percent-encodes every byte of the text and of the
+    keyboard's JSON: for a Chinese answer that is nine characters per character, and the
+    encoding was a tenth of the bot's CPU under load. Nested values (keyboards, entities) stay
+    objects, Chinese stays UTF-8.
+    """
+    return json.dumps(request_data.parameters, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _multipart(request_data: RequestData) -> aiohttp.FormData:
