@@ -96,6 +96,8 @@ _ANSWERING = (Outcome.ANSWERED.value, Outcome.MULTI.value)
 
 MAX_BATCH = 200
 """At most this many inquiries share one transaction."""
+MAX_STATES = 200
+"""At most this many people's states are read by one statement."""
 MAX_MARKS = 500
 """At most this many replies are marked as sent by one statement."""
 _INQUIRIES = Base.metadata.tables["inquiries"]
@@ -117,10 +119,11 @@ def _answered_last(person_id: Any) -> Select[Any]:
 
 
 def _state_query() -> Select[Any]:
-    """Profile, relayed ticket and dialogue state of the person ``:key``, in one statement.
+    """Profile, relayed ticket and dialogue state of the people ``:keys``, in one statement.
 
     Three look-ups a message needs before it is understood; one round trip instead of three
-    is most of what the database costs a busy bot per message.
+    is most of what the database costs a busy bot per message. Messages arriving together
+    share one (``InquiryLog.state``).
     """
     relay = (
         select(Ticket.id)
@@ -132,6 +135,7 @@ def _state_query() -> Select[Any]:
     last = _answered_last(PersonRow.id).scalar_subquery()
     return (
         select(
+            PersonRow.key,
             PersonRow.audience,
             PersonRow.phone,
             PersonRow.blocked_bot,
@@ -141,7 +145,7 @@ def _state_query() -> Select[Any]:
         )
         .select_from(PersonRow)
         .outerjoin(Inquiry, Inquiry.id == last)
-        .where(PersonRow.key == bindparam("key"))
+        .where(PersonRow.key.in_(bindparam("keys", expanding=True)))
     )
 
 
@@ -216,6 +220,8 @@ class InquiryLog:
         self._writer: asyncio.Task[None] | None = None
         self._marks: list[tuple[int, asyncio.Future[None]]] = []
         self._marker: asyncio.Task[None] | None = None
+        self._wanted: list[tuple[str, asyncio.Future[PersonState]]] = []
+        self._reader: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -264,6 +270,8 @@ class InquiryLog:
             await self._writer
         if self._marker is not None:
             await self._marker
+        if self._reader is not None:
+            await self._reader
         await self.engine.dispose()
 
     @staticmethod
@@ -787,48 +795,59 @@ class InquiryLog:
     async def state(self, person_key: str) -> PersonState:
         """Profile, relayed ticket and dialogue state together, as a message arrives.
 
+        Reads asked for while one is under way share the next statement, as records share a
+        commit: on SQLite a lone read costs some 0.7 ms of the bot's CPU in the driver's thread
+        hops for 5 µs of SQLite's work, so under load one read per message was a tenth of the
+        bot's time. A person's next message is read only after their last one was recorded,
+        so a shared read never misses what that person did.
+
         While the database is away: an empty state, so the person is still answered.
         """
+        wanted: asyncio.Future[PersonState] = asyncio.get_running_loop().create_future()
+        self._wanted.append((person_key, wanted))
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_states(), name="inquiry-log-states")
+        return await wanted
+
+    async def _read_states(self) -> None:
+        while self._wanted:
+            batch, self._wanted = self._wanted[:MAX_STATES], self._wanted[MAX_STATES:]
+            try:
+                states = await self._states({key for key, _ in batch})
+            except Exception as error:  # noqa: BLE001 - handed to every caller of the batch
+                for _, wanted in batch:
+                    if not wanted.done():
+                        wanted.set_exception(error)
+                continue
+            for key, wanted in batch:
+                if not wanted.done():
+                    wanted.set_result(states.get(key, PersonState()))
+
+    async def _states(self, keys: set[str]) -> dict[str, PersonState]:
         try:
             async with self._autocommit.connect() as connection:
-                row = (await connection.execute(_STATE, {"key": person_key})).one_or_none()
+                rows = (await connection.execute(_STATE, {"keys": sorted(keys)})).all()
         except Exception as error:
             if not database_unavailable(error):
                 raise
             logger.warning("database unavailable (%s); no person state", type(error).__name__)
-            return PersonState()
-        if row is None:
-            return PersonState()
-        last = (row.entry_id, row.created_at) if row.entry_id is not None else None
-        return PersonState(
-            _profile_of(row.audience, row.phone, row.blocked_bot), row.relay_ticket, last
-        )
+            return {}
+        return {
+            row.key: PersonState(
+                _profile_of(row.audience, row.phone, row.blocked_bot),
+                row.relay_ticket,
+                (row.entry_id, row.created_at) if row.entry_id is not None else None,
+            )
+            for row in rows
+        }
 
     async def profile(self, person_key: str) -> Profile | None:
         """What we remember about a person (role, phone), or ``None`` for someone new.
 
+        Read with the state (every button tap reads it, so taps share reads with messages).
         While the database is away: ``None`` too, so the person is still answered.
         """
-        try:
-            return await self._profile(person_key)
-        except Exception as error:
-            if not database_unavailable(error):
-                raise
-            logger.warning("database unavailable (%s); no profile", type(error).__name__)
-            return None
-
-    async def _profile(self, person_key: str) -> Profile | None:
-        async with self._autocommit.connect() as connection:  # Core: every button tap reads it
-            row = (
-                await connection.execute(
-                    select(PersonRow.audience, PersonRow.phone, PersonRow.blocked_bot).where(
-                        PersonRow.key == person_key
-                    )
-                )
-            ).one_or_none()
-        if row is None:
-            return None
-        return _profile_of(row.audience, row.phone, row.blocked_bot)
+        return (await self.state(person_key)).profile
 
     async def remember(self, person: Person, *, phone: str | None = None) -> None:
         """Stores the person (with their chosen role) and, if given, their phone number."""

@@ -331,6 +331,36 @@ async def test_a_persons_state_holds_profile_relayed_ticket_and_last_answer_in_o
     assert bob.relay_ticket == asked and bob.last_entry is None
 
 
+async def test_states_asked_for_at_once_share_one_statement_and_stay_each_persons_own(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assistant = Assistant(knowledge, inquiry_log)
+    await inquiry_log.remember(ALICE, phone="13800000000")
+    await assistant.ask(ALICE, "人才公寓怎么申请", channel="telegram")
+    ticket = await inquiry_log.request_human(BOB, "我想和工作人员聊聊")
+    reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "relay_ticket" in statement:
+            reads.append(statement)
+
+    event.listen(inquiry_log.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        keys = [ALICE.key, BOB.key, "telegram:404", ALICE.key]
+        states = await asyncio.gather(*(inquiry_log.state(k) for k in keys))
+        tapped = await inquiry_log.profile(BOB.key)
+    finally:
+        event.remove(inquiry_log.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(reads) == 2  # the four messages' reads, then the tap's
+    alice, bob, new, alice_again = states
+    assert alice == alice_again and alice.last_entry is not None
+    assert alice.last_entry[0] == "housing-talent-apartment" and alice.relay_ticket is None
+    assert alice.profile is not None and alice.profile.phone == "13800000000"
+    assert bob.relay_ticket == ticket and bob.last_entry is None
+    assert new == PersonState()
+    assert tapped is not None and tapped.audience is Audience.ENTERPRISE
+
+
 async def test_replies_marked_at_once_are_all_stored(
     knowledge: KnowledgeService, inquiry_log: InquiryLog
 ) -> None:
