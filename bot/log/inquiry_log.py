@@ -36,6 +36,7 @@ from bot.log import queries
 from bot.log.db import create_engine, session_factory, upgrade
 from bot.log.models import Base, Inquiry, Ticket, TicketLink, TicketReason, utcnow
 from bot.log.models import Person as PersonRow
+from bot.log.queries import NotYours
 from bot.log.spool import Spool, default_spool_path
 from knowledge.matcher import Outcome
 from knowledge.schema import Audience
@@ -54,10 +55,6 @@ def database_unavailable(error: BaseException) -> bool:
         return not isinstance(error, IntegrityError | DataError | ProgrammingError)
     # PoolTimeout: every pooled connection stayed busy for pool_timeout seconds.
     return isinstance(error, OSError | TimeoutError | PoolTimeout)
-
-
-class NotYours(PermissionError):
-    """A button named an inquiry of somebody else (forged or stale callback data)."""
 
 
 @dataclass(frozen=True)
@@ -705,13 +702,13 @@ class InquiryLog:
 
         With ``person_key`` (every call from Telegram) the inquiry must be that person's.
         """
-        async with self.sessions.begin() as session:
-            await self._owned_inquiry(session, inquiry_id, person_key)
+        async with self.engine.begin() as connection:
             return await queries.add_feedback(
-                session,
+                connection,
                 inquiry_id=inquiry_id,
                 helpful=helpful,
                 comment=self.storable(comment) if comment is not None else None,
+                owner=person_key,
             )
 
     async def request_human(

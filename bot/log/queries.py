@@ -37,6 +37,7 @@ __all__ = [
     "InquiryNotFound",
     "InquiryRow",
     "InquiryView",
+    "NotYours",
     "TicketError",
     "add_demand",
     "add_feedback",
@@ -323,43 +324,64 @@ class FeedbackExists(Exception):
     """One rating per answer: a quick second tap must not store a second row."""
 
 
+class NotYours(PermissionError):
+    """A button named an inquiry of somebody else (forged or stale callback data)."""
+
+
+_RATED = select(Feedback.id).where(Feedback.inquiry_id == Inquiry.id).limit(1).scalar_subquery()
+_FEEDBACK_TARGET = (
+    select(Inquiry.text, Inquiry.person_id, Person.key, _RATED.label("rated"))
+    .join(Person, Person.id == Inquiry.person_id)
+    .where(Inquiry.id == bindparam("inquiry"))
+)
+"""The rated inquiry, its owner and whether it was rated: one read for a tap on 有帮助."""
+
+
 async def add_feedback(
-    session: AsyncSession,
+    session: Executor,
     *,
     inquiry_id: int,
     helpful: bool,
     comment: str | None = None,
     now: datetime | None = None,
+    owner: str | None = None,
 ) -> int | None:
     """Stores feedback; "not helpful" opens (or joins) a ticket, whose id is returned.
 
+    Core statements, one read and one insert: every answer carries the two buttons, and the
+    ORM's identity map and unit of work cost a tap several times what the rows do.
+
     Raises:
+        InquiryNotFound: no such inquiry (a forged or stale button).
+        NotYours: ``owner`` is given and the inquiry is somebody else's.
         FeedbackExists: the inquiry was rated already (a second tap on the same button).
     """
-    inquiry = await session.get(Inquiry, inquiry_id) if storable_id(inquiry_id) else None
-    if inquiry is None:
-        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
-    rated = await session.scalar(
-        select(Feedback.id).where(Feedback.inquiry_id == inquiry_id).limit(1)
+    row = (
+        (await session.execute(_FEEDBACK_TARGET, {"inquiry": inquiry_id})).one_or_none()
+        if storable_id(inquiry_id)
+        else None
     )
-    if rated is not None:
+    if row is None:
+        raise InquiryNotFound(f"inquiry {inquiry_id} not found")
+    if owner is not None and row.key != owner:
+        raise NotYours(f"inquiry {inquiry_id} does not belong to {owner}")
+    if row.rated is not None:
         raise FeedbackExists(f"inquiry {inquiry_id} was rated already")
-    session.add(
-        Feedback(
+    await session.execute(
+        insert(Feedback).values(
             inquiry_id=inquiry_id, helpful=helpful, comment=comment, created_at=now or utcnow()
         )
     )
-    await session.flush()
     if helpful:
         return None
     text = (
-        inquiry.text
+        row.text
         if not comment
-        else texts("zh").t("cli.feedback_note", text=inquiry.text, comment=comment)
+        else texts("zh").t("cli.feedback_note", text=row.text, comment=comment)
     )
     return await open_ticket(
         session,
-        person_id=inquiry.person_id,
+        person_id=row.person_id,
         reason=TicketReason.NOT_HELPFUL,
         text=text,
         inquiry_id=inquiry_id,
