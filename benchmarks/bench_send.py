@@ -31,7 +31,7 @@ from tests.fakegram.server import FakeTelegram
 
 
 def typical_answer() -> tuple[str, InlineKeyboardMarkup | None]:
-    """The talent apartment's answer with its buttons, as a person would receive it."""
+    """The first entry's answer with its buttons, as a person would receive it."""
     kb = load_knowledge_base()
     entry = kb.entries[0]
     office = load_settings().office.placeholders()
