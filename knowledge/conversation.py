@@ -78,12 +78,11 @@ def _topic_words(text: str) -> str:
     return _FOLLOW_UP_WORDS.sub(" ", _FOLLOW_UP_OPENING.sub(" ", clean(text)))
 
 
-_ABOUT_ME = re.compile(
-    r"^(我是|我们是|我在|我们在|我家|我们家|我老公|我老婆|我爱人|我刚|本人|i am|i'm|we are|we're|my )"
-)
+_ABOUT_ME = re.compile(r"^(我|俺|咱|本人|i |i'm|we |we're|my |our )")
 _ELIGIBLE = re.compile(
-    r"(能|可以|能不能|可不可以)(申请|享受|报名|参加|领|办)|算不算|符合|够格|有份|适用|轮得到|"
-    r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply)\b"
+    r"(能|可以|能不能|可不可以)(申请|享受|报名|参加|领|办|去|进|住|评|报|拿)|算不算|符合|够格|有份|适用|轮得到|"
+    r"\b(can i apply|am i eligible|do i qualify|does (it|this|that) apply|"
+    r"can (i|we|he|she|they) (get|join|apply|use))\b"
 )
 _FITS_ME = re.compile(r"行不行|行吗|成吗|可以吗|可以不|能行吗")
 """With ``_ABOUT_ME`` too: whether the entry before fits the speaker ("我刚调过来的工程师成不成")."""
@@ -91,6 +90,13 @@ _ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
 """Words pointing back at the topic before ("Can I register my company there too?")…"""
 _EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|are)\b")
 """…but not the "there" of "Is there a canteen nearby?"."""
+
+
+def _about_me(lowered: str) -> bool:
+    """The speaker describes themself and asks whether it is for them ("我就普通研究生 能去吗")."""
+    return bool(
+        _ABOUT_ME.search(lowered) and (_ELIGIBLE.search(lowered) or _FITS_ME.search(lowered))
+    )
 
 
 def _not_ours_probability(match: Match) -> float:
@@ -228,6 +234,7 @@ class Understanding:
             or bool(_FOLLOW_UP_OPENING.search(lowered))
             or bool(_FOLLOW_UP_WORDS.search(lowered))
             or bool(_ALSO_FOR.search(lowered))
+            or _about_me(lowered)
         )
 
     def _continues(self, text: str, own: Match, context: Entry) -> bool:
@@ -243,9 +250,7 @@ class Understanding:
     ) -> Match | None:
         """Resolves ``text`` against ``context``; ``None`` leaves it to the ordinary path."""
         lowered = clean(text)
-        about_me = bool(
-            _ABOUT_ME.search(lowered) and (_ELIGIBLE.search(lowered) or _FITS_ME.search(lowered))
-        )
+        about_me = _about_me(lowered)
         pointing = _latin(text) and _points_back(lowered)
         topic_text = _topic_words(text)
         topic_words = self.matcher.topic_words(topic_text)
@@ -255,11 +260,14 @@ class Understanding:
         if not about_me and not covered and not extends and self._off_topic(own, topic_words):
             return own
         if (
-            pointing
+            (pointing or (about_me and self._asks_for_unknown(lowered)))
             and own.outcome is Outcome.UNMATCHED
             and self._unknown_topic(own, topic_words, text)
         ):
-            return own  # "Can I renew my passport there too?": points back, at nothing we hold
+            # "Can I renew my passport there too?", "我老婆也能办护照吗": at nothing we hold
+            return own
+        if about_me and self._names_its_own(topic_text, own, context):
+            return own  # "我是博士，能申请购房补贴吗" after the apartment: it names its measure
         if about_me or pointing or not topic_words:
             # "那要什么材料", "找谁": only an aspect, no topic of its own; "我是做软件创业的，
             # 能申请吗": the speaker's situation and "does it apply to me"; "Can I register my
@@ -306,6 +314,26 @@ class Understanding:
             return replace(combined, query=text, via_context=True)
         return None
 
+    def _asks_for_unknown(self, lowered: str) -> bool:
+        """What the speaker asks to get ("办护照" in "我老婆也能办护照吗") has a word the knowledge
+        base lacks; who they are ("我就普通研究生 能去吗") does not count."""
+        asked = _ELIGIBLE.search(lowered)
+        if asked is None:
+            return True
+        wanted = self.matcher.topic_words(lowered[asked.end() :])
+        return any(not self.matcher.knows(word) for word in wanted)
+
+    def _names_its_own(self, topic_text: str, own: Match, context: Entry) -> bool:
+        """The message answers on its own, with an entry its words name more than the entry
+        before: the speaker describes themself, but asks about another measure. Who they are
+        ("我是博士") names no measure: "我是博士，能申请吗" stays with the entry before."""
+        entry = own.entry
+        if own.outcome is not Outcome.ANSWERED or entry is None or entry.id == context.id:
+            return False
+        asked = _ASKER.sub(" ", clean(topic_text))
+        named = self.matcher.named_by(asked, entry.id)
+        return named >= self.stay_coverage and named > self.matcher.named_by(asked, context.id)
+
     @staticmethod
     def _points_elsewhere(own: Match, family: set[str]) -> bool:
         """The follow-up's own best reading is outside the entry before and its neighbours,
@@ -345,6 +373,8 @@ class Understanding:
         hold. ("Can a cook apply?" asks about the entry before, with one word it does not know.)"""
         if own.unknown_share >= 0.5 and not _latin(text):
             return True
+        if not topic_words:
+            return False  # "What else do they do?": no topic at all, so none we lack
         unknown = sum(not self.matcher.knows(w) for w in topic_words)
         if unknown < UNKNOWN_TOPIC * len(topic_words):
             return False

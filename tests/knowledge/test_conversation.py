@@ -335,3 +335,26 @@ def test_what_follows_also_want_to_ask_is_a_question_of_its_own(
     match = understanding.understand(message)
     assert match.outcome is Outcome.MULTI
     assert [e.id for e in match.answered] == expected
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "expected"),
+    [
+        ("我就一个大专生 能住不", "housing-talent-apartment"),
+        ("我是博士，能申请吗", "housing-talent-apartment"),
+        ("我是博士，能申请购房补贴吗", "housing-purchase-subsidy"),
+    ],
+)
+def test_the_speaker_asking_whether_it_is_for_them_stays_unless_they_name_another_measure(
+    understanding: Understanding, kb: KnowledgeBase, follow_up: str, expected: str
+) -> None:
+    match = understanding.understand(follow_up, context=kb.get("housing-talent-apartment"))
+    assert [e.id for e in match.answered] == [expected]
+
+
+def test_generic_english_words_do_not_make_a_follow_up_about_an_unknown_topic(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    stations = kb.get("recruit-workstation")
+    match = understanding.understand("What else do they do apart from that?", context=stations)
+    assert match.entry is stations
