@@ -56,6 +56,9 @@ _QUESTION_MARK = re.compile(
     r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
 )
 _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
+_NEW_TOPIC = re.compile(r"^(另外|对了|还有个事|还有件事|顺便问|再问个|by the way|also,|btw)")
+"""Openings that turn to another question: what follows is read on its own words unless the
+entry before covers them ("另外要什么材料" stays)."""
 _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
@@ -266,6 +269,8 @@ class Understanding:
         ):
             # "Can I renew my passport there too?", "我老婆也能办护照吗": at nothing we hold
             return own
+        if _NEW_TOPIC.search(lowered) and topic_words and not covered and not extends:
+            return own  # "另外 职称区里自己能评吗": a question of its own, on its own words
         if about_me and self._names_its_own(topic_text, own, context):
             return own  # "我是博士，能申请购房补贴吗" after the apartment: it names its measure
         if about_me or pointing or not topic_words:

@@ -358,3 +358,15 @@ def test_generic_english_words_do_not_make_a_follow_up_about_an_unknown_topic(
     stations = kb.get("recruit-workstation")
     match = understanding.understand("What else do they do apart from that?", context=stations)
     assert match.entry is stations
+
+
+def test_another_question_opened_by_another_is_read_on_its_own_words(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    platforms = kb.get("innov-rd-platforms")
+    turned = understanding.understand("另外 区里自己能评职称吗 还是去市里", context=platforms)
+    assert turned.entry is not platforms
+    assert turned.candidates[0].entry.id == "dev-local-title-appraisal"
+    # An aspect after the same opening stays with the entry before.
+    aspect = understanding.understand("另外要什么材料", context=platforms)
+    assert aspect.entry is platforms
