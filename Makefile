@@ -66,6 +66,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind3.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind4.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind4.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind5.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind5.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres
