@@ -52,7 +52,7 @@ _ASKS_NEXT = re.compile(r"想问|问一下|问下|也想|另一个问题|another
 补贴", "也想跟着区里去外地揽才")."""
 _QUESTION_MARK = re.compile(
     r"[吗呢？?]|怎么|如何|什么|啥|哪|多少|能否|能不能|可不可以|可以|有没有|是否|谁|几|咋|么|"
-    r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|"
+    r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|[^\s]没$|听说|"
     r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
 )
 _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
