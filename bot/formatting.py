@@ -133,10 +133,11 @@ def render_answers(
 
 
 def render_suggestions(
-    entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool
+    entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool, several: bool = False
 ) -> str:
-    """ "Did you mean" with the candidate titles (numbered for the console)."""
-    lines = [markup.escape(t.t("suggest.header"))]
+    """ "Did you mean" with the candidate titles (numbered for the console); for a message
+    asking several things, "your question touches on" instead."""
+    lines = [markup.escape(t.t("suggest.several_header" if several else "suggest.header"))]
     for number, entry in enumerate(entries, start=1):
         lines.append(
             f"{number}. {markup.escape(entry.title)}"

@@ -510,6 +510,10 @@ class Understanding:
         if offered:
             offered.sort(key=lambda c: -c.score)
             return Match(
-                Outcome.SUGGESTED, text, whole.normalized, candidates=tuple(offered[:MAX_PARTS])
+                Outcome.SUGGESTED,
+                text,
+                whole.normalized,
+                candidates=tuple(offered[:MAX_PARTS]),
+                several=len(offered) > 1,
             )
         return whole

@@ -467,6 +467,9 @@ class Match:
     """For ``multi``: one answered match per question in the message, in order."""
     via_context: bool = False
     """True when a follow-up ("那怎么申请") was resolved against the entry answered before."""
+    several: bool = False
+    """For ``suggested``: the choices are the entries the message's several questions touch
+    ("您的问题涉及"), not readings of one question ("您是不是想问")."""
     signals: tuple[float, ...] = ()
     """The decision's inputs, named by ``SIGNALS`` (for tuning and the staff console)."""
     confidence: float | None = None

@@ -146,7 +146,7 @@ class Conversation:
                 reply.entries, kb, t, services.office, reply.inquiry_id, audience=person.audience
             )
         elif reply.outcome is Outcome.SUGGESTED:
-            view = views.suggestions(reply.suggestions, t)
+            view = views.suggestions(reply.suggestions, t, several=reply.match.several)
         elif reply.outcome is Outcome.SMALLTALK and reply.smalltalk:
             view = views.plain(t.t(f"smalltalk.{reply.smalltalk}"))
         elif reply.outcome is Outcome.UNCLEAR:

@@ -155,10 +155,11 @@ def answer(
     return View(text, buttons)
 
 
-def suggestions(entries: Sequence[Entry], t: Texts) -> View:
-    """ "您是不是想问" with one button per candidate."""
+def suggestions(entries: Sequence[Entry], t: Texts, *, several: bool = False) -> View:
+    """ "您是不是想问" with one button per candidate; "您的问题涉及" when the message asked
+    several things and these are the entries its questions touch."""
     return View(
-        _e(t.t("suggest.header")),
+        _e(t.t("suggest.several_header" if several else "suggest.header")),
         tuple((Button(e.title, callbacks.encode("entry", e.id)),) for e in entries),
     )
 

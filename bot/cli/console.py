@@ -62,7 +62,9 @@ class ConsoleChat:
                 return self.t.t("human.opened", ticket=reply.ticket_id)
             return self.t.t("human.recorded", **self.office)
         if reply.outcome is Outcome.SUGGESTED:
-            return render_suggestions(reply.suggestions, self.t, PLAIN, numbered=True)
+            return render_suggestions(
+                reply.suggestions, self.t, PLAIN, numbered=True, several=reply.match.several
+            )
         if reply.outcome is Outcome.SMALLTALK and reply.smalltalk:
             return self.t.t(f"smalltalk.{reply.smalltalk}")
         return self.t.t("unmatched.text", **self.office)

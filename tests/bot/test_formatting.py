@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.chat import views
 from bot.formatting import HTML, PLAIN, render_answer, render_suggestions, split_message
 from bot.texts import texts
 from knowledge.loader import load_knowledge_base
@@ -78,6 +79,19 @@ def test_suggestions_are_numbered_for_the_console(tmp_path: Path, seeds_dir: Pat
         "2. 人才公寓",
         texts("zh").t("suggest.pick"),
     ]
+
+
+def test_choices_for_a_message_asking_several_things_say_what_it_touches_on(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    for language in ("zh", "en"):
+        t = texts(language)
+        text = render_suggestions(kb.entries, t, PLAIN, numbered=True, several=True)
+        assert text.splitlines()[0] == t.t("suggest.several_header") != t.t("suggest.header")
+        view = views.suggestions(kb.entries, t, several=True)
+        assert view.text == t.t("suggest.several_header")
+        assert [row[0].text for row in view.buttons] == ["人才服务窗口", "人才公寓"]
 
 
 def test_long_messages_split_at_line_breaks_within_the_limit() -> None:

@@ -391,3 +391,10 @@ def test_asking_with_a_trailing_mei_or_a_heard_that_is_a_question_of_its_own(
     match = understanding.understand(message)
     assert match.outcome is Outcome.MULTI
     assert [e.id for e in match.answered] == expected
+
+
+def test_choices_from_several_questions_are_marked_as_such(understanding: Understanding) -> None:
+    offered = understanding.understand("有啥补贴，另外有啥培训")
+    assert offered.outcome is Outcome.SUGGESTED and offered.several
+    assert len(offered.candidates) >= 2
+    assert not understanding.understand("补贴").several  # one vague question: "您是不是想问"
