@@ -100,7 +100,7 @@ class QueueRow:
     first_response_at: datetime | None
 
 
-_FIRST_WORDS = (
+_FIRST_WORDS = (  # a ticket's first words from the person (its card, the queue)
     select(TicketMessage.text)
     .where(TicketMessage.ticket_id == Ticket.id, TicketMessage.author == "person")
     .order_by(TicketMessage.id)
@@ -276,13 +276,6 @@ class StaffDesk:
         ]
         if mine is not None:
             where.append(Ticket.assignee == mine)
-        first_words = (
-            select(TicketMessage.text)
-            .where(TicketMessage.ticket_id == Ticket.id, TicketMessage.author == "person")
-            .order_by(TicketMessage.id)
-            .limit(1)
-            .scalar_subquery()
-        )
         async with self.log.sessions() as session:
             total = int(
                 await session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
@@ -293,7 +286,7 @@ class StaffDesk:
                     Ticket.status,
                     Ticket.reason,
                     func.coalesce(func.nullif(Person.display_name, ""), Person.key),
-                    func.coalesce(first_words, Inquiry.text, ""),
+                    func.coalesce(_FIRST_WORDS, Inquiry.text, ""),
                     Ticket.assignee,
                     Ticket.opened_at,
                     Ticket.first_response_at,
