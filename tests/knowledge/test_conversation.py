@@ -327,6 +327,15 @@ def test_a_follow_up_whose_own_reading_lies_clearly_elsewhere_is_not_the_entry_b
             "我们想免费发布岗位，也想参加区里的招聘会",
             ["recruit-free-job-posting", "recruit-job-fair"],
         ),
+        # A part ending in 没, or saying 听说有…, asks too.
+        (
+            "区里最近有招聘会没 还有人才公寓能申请不",
+            ["recruit-job-fair", "housing-talent-apartment"],
+        ),
+        (
+            "我是刚来的硕士 听说有购房补贴 另外人才公寓咋申请",
+            ["housing-purchase-subsidy", "housing-talent-apartment"],
+        ),
     ],
 )
 def test_what_follows_also_want_to_ask_is_a_question_of_its_own(
@@ -370,27 +379,6 @@ def test_another_question_opened_by_another_is_read_on_its_own_words(
     # An aspect after the same opening stays with the entry before.
     aspect = understanding.understand("另外要什么材料", context=platforms)
     assert aspect.entry is platforms
-
-
-@pytest.mark.parametrize(
-    ("message", "expected"),
-    [
-        (
-            "区里最近有招聘会没 还有人才公寓能申请不",
-            ["recruit-job-fair", "housing-talent-apartment"],
-        ),
-        (
-            "我是刚来的硕士 听说有购房补贴 另外人才公寓咋申请",
-            ["housing-purchase-subsidy", "housing-talent-apartment"],
-        ),
-    ],
-)
-def test_asking_with_a_trailing_mei_or_a_heard_that_is_a_question_of_its_own(
-    understanding: Understanding, message: str, expected: list[str]
-) -> None:
-    match = understanding.understand(message)
-    assert match.outcome is Outcome.MULTI
-    assert [e.id for e in match.answered] == expected
 
 
 def test_choices_from_several_questions_are_marked_as_such(understanding: Understanding) -> None:
