@@ -333,11 +333,11 @@ class Understanding:
         before: the speaker describes themself, but asks about another measure. Who they are
         ("我是博士") names no measure: "我是博士，能申请吗" stays with the entry before."""
         entry = own.entry
-        if own.outcome is not Outcome.ANSWERED or entry is None or entry.id == context.id:
+        if own.outcome is not Outcome.ANSWERED or entry is None:
             return False
         asked = _ASKER.sub(" ", clean(topic_text))
-        named = self.matcher.named_by(asked, entry.id)
-        return named >= self.stay_coverage and named > self.matcher.named_by(asked, context.id)
+        named = self.matcher.named_by(asked, entry.id) >= self.stay_coverage
+        return named and self._names_another_topic(asked, entry, context, covered=True)
 
     @staticmethod
     def _points_elsewhere(own: Match, family: set[str]) -> bool:
