@@ -31,6 +31,7 @@ import jieba
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from knowledge.fitting import fit_in_child
 from knowledge.loader import KnowledgeBase
 from knowledge.normalize import Normalizer, clean
 from knowledge.ranker import LearnedRanker, features, training_key
@@ -983,6 +984,21 @@ class Matcher:
                     return LearnedRanker.load(path)
                 except (OSError, ValueError, KeyError) as exc:
                     logger.warning("ignoring the unreadable ranker cache %s: %s", path, exc)
+        if path is not None and fit_in_child(
+            samples,
+            labels,
+            weights,
+            classes,
+            c=cfg.ranker_c,
+            max_logistic_classes=cfg.ranker_max_logistic,
+            path=path,
+        ):
+            try:
+                ranker = LearnedRanker.load(path)
+                _drop_stale(path)
+                return ranker
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning("cannot read the ranker the child process fitted: %s", exc)
         ranker = LearnedRanker(
             samples,
             labels,
@@ -994,11 +1010,9 @@ class Matcher:
         if path is not None:
             try:
                 ranker.save(path)
-                stale = sorted(path.parent.glob("ranker-*.npz"), key=lambda p: p.stat().st_mtime)
-                for old in stale[:-CACHED_MODELS]:
-                    old.unlink(missing_ok=True)
             except OSError as exc:
                 logger.warning("cannot write the ranker cache %s: %s", path, exc)
+            _drop_stale(path)
         return ranker
 
     @property
@@ -1075,3 +1089,13 @@ class Matcher:
         if suggestions:
             return replace(verdict, outcome=Outcome.SUGGESTED, candidates=suggestions)
         return verdict
+
+
+def _drop_stale(path: Path) -> None:
+    """Keeps the newest ``CACHED_MODELS`` rankers in ``path``'s folder, so old ones go."""
+    try:
+        stale = sorted(path.parent.glob("ranker-*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in stale[:-CACHED_MODELS]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("cannot prune the ranker cache %s: %s", path.parent, exc)

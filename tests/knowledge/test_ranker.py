@@ -121,3 +121,57 @@ def test_a_loaded_model_scores_without_scipy_or_scikit_learn(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_ranker_the_cache_lacks_is_fitted_in_a_child_process(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """Fitting holds ~250 MB that Python keeps after it; in a child, the bot never holds it."""
+    script = (
+        "import sys\n"
+        "from dataclasses import replace\n"
+        "from pathlib import Path\n"
+        "from knowledge.loader import DEFAULT_KB_DIR, load_knowledge_base\n"
+        "from knowledge.matcher import Matcher\n"
+        f"kb = load_knowledge_base(DEFAULT_KB_DIR, seeds_dir=Path({str(seeds_dir)!r}))\n"
+        "small = replace(kb, entries=kb.entries[:6])\n"
+        f"matcher = Matcher(small, cache_dir=Path({str(tmp_path)!r}))\n"
+        "print(matcher.ranker_kind, matcher.match(small.entries[2].questions[0]).outcome.value)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    kind_and_answer, imported = done.stdout.strip().splitlines()
+    assert imported == "[]", "the serving process imported the fitting libraries"
+    assert len(list(tmp_path.glob("ranker-*.npz"))) == 1
+    assert kind_and_answer.split()[0] == "logistic"
+
+
+def test_when_no_child_can_run_the_matcher_fits_in_its_own_process(
+    tmp_path: Path,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    small = replace(kb, entries=kb.entries[:6])
+    expected = Matcher(small)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    fallback = Matcher(small, cache_dir=tmp_path / "cache")
+    assert "cannot fit the ranker in a child process" in caplog.text
+    assert len(list((tmp_path / "cache").glob("ranker-*.npz"))) == 1, "still cached"
+    question = small.entries[2].questions[0]
+    assert fallback.match(question) == expected.match(question)
+
+
+def test_a_child_that_fails_is_reported_by_its_last_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from knowledge.fitting import fit_in_child
+
+    path = tmp_path / "ranker.npz"
+    # Two labels with one class: scikit-learn refuses, the child exits non-zero.
+    assert not fit_in_child(TEXTS, LABELS, [1.0], 2, c=1.0, max_logistic_classes=10, path=path)
+    assert "fitting the ranker in a child process failed (exit 1)" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert not path.exists()
