@@ -943,6 +943,15 @@ class Matcher:
                 fitting = narrowed or fitting
         return len(fitting) >= 2
 
+    def _single_characters(self, normalized: str) -> bool:
+        """True when every word of the question the knowledge base knows is one character.
+
+        "有两室的吗" shares only 室 with 名师工作室: one character is too little to answer on,
+        however far ahead that entry is of the others.
+        """
+        known = [w for w in self.words(normalized) if w in self._word_idf]
+        return bool(known) and all(len(w) == 1 and not w.isascii() for w in known)
+
     def _decide(self, verdict: Match) -> Match:
         """Answer, suggest or hand over by the calibrated confidence that the best is right."""
         cfg = self.config
@@ -952,7 +961,11 @@ class Matcher:
         confidence = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
         if not verdict.candidates:
             return replace(verdict, confidence=confidence)
-        if confidence >= cfg.answer_confidence and not self.vague(verdict.normalized):
+        if (
+            confidence >= cfg.answer_confidence
+            and not self.vague(verdict.normalized)
+            and not self._single_characters(verdict.normalized)
+        ):
             return replace(verdict, outcome=Outcome.ANSWERED, confidence=confidence)
         if confidence >= cfg.answer_confidence:
             return replace(verdict, outcome=Outcome.SUGGESTED, confidence=confidence)

@@ -69,6 +69,14 @@ def test_rare_words_outweigh_common_ones(matcher: Matcher) -> None:
     assert match.candidates[0].entry.id == "subsidy-craftsman-award"
 
 
+def test_a_question_sharing_only_one_character_words_with_the_kb_is_not_answered(
+    matcher: Matcher,
+) -> None:
+    """室 is a word of 名师工作室's text; a flat's rooms are not a master's studio."""
+    match = matcher.match("有一室的没")
+    assert match.outcome is not Outcome.ANSWERED
+
+
 def test_suggestions_are_at_most_three_and_ranked(matcher: Matcher) -> None:
     for question in ("人才补贴", "人才服务", "创业", "专家"):
         match = matcher.match(question)
