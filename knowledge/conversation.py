@@ -63,7 +63,7 @@ _FOLLOW_UP_WORDS = re.compile(
     r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
     r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|几[个套间名位家天年月次种项批]?|应聘|报名|"
-    r"网站|网址|链接|公众号|小程序|行不行|成不成|可不可以|渠道|途径|方式|方向|种类|类型|类别|范围|更新|频率|"
+    r"网站|网址|链接|公众号|小程序|行不行|成不成|可不可以|渠道|途径|方式|方向|种类|类型|类别|范围|更新|频率|每个?[月年天次]|一个?[月年]|[要得]?交多少|"
     r"\b(how|apply|where|who|when|which|cost|how much|how many|what about|documents|requirements|"
     r"fee|fees|free|price|hours|open|opening|address|phone|contact|deadline|eligible|conditions|"
     r"long|paperwork|materials|too|also|website|site|link|channels?|ways?|through|via|kinds?|types?|"

@@ -152,6 +152,16 @@ def test_a_detail_the_kb_lacks_still_asks_about_the_entry_before(
     assert match.entry is craftsman
 
 
+def test_the_rent_after_the_apartment_is_the_apartment_not_the_housing_allowance(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    """房租 is 租金, which the apartment's entry speaks of (not yet published): a fact the
+    documents lack is answered by the topic's entry, never another."""
+    apartment = kb.get("housing-talent-apartment")
+    match = understanding.understand("房租每个月交多少", context=apartment)
+    assert match.outcome is Outcome.ANSWERED and match.entry is apartment
+
+
 def test_a_message_read_as_not_ours_is_not_answered_by_one_of_its_parts(
     understanding: Understanding,
 ) -> None:
