@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -639,6 +639,7 @@ class Matcher:
         config: MatchConfig | None = None,
         *,
         cache_dir: Path | None = None,
+        on_fit: Callable[[int], None] | None = None,
     ) -> None:
         """Builds the index and the learned ranker.
 
@@ -647,6 +648,8 @@ class Matcher:
             config: weights and the decision.
             cache_dir: where fitted rankers are kept, by a fingerprint of their training data,
                 so a restart loads the model instead of fitting it again (``None``: always fit).
+            on_fit: told the number of entries when the ranker must be fitted, not loaded
+                (seconds of silence otherwise, on the first start after a change).
         """
         self.kb = kb
         self.config = config or MatchConfig()
@@ -710,7 +713,9 @@ class Matcher:
                     samples.append(features(normalized, self.words(normalized)))
                     labels.append(self._oos_class)
                     sample_weights.append(self.config.out_of_scope_weight)
-            self._ranker = self._fit_or_load(samples, labels, sample_weights, classes, cache_dir)
+            self._ranker = self._fit_or_load(
+                samples, labels, sample_weights, classes, cache_dir, on_fit
+            )
         self._word_idf, self._word_postings = self._index(d.words for d in self._docs)
         self._index_phrases(phrase_words)
         self._bigram_idf, self._bigram_postings = self._index(d.bigrams for d in self._docs)
@@ -984,6 +989,7 @@ class Matcher:
         weights: list[float],
         classes: int,
         cache_dir: Path | None,
+        on_fit: Callable[[int], None] | None,
     ) -> LearnedRanker:
         """The fitted ranker: from the cache when its training data is unchanged."""
         cfg = self.config
@@ -997,6 +1003,8 @@ class Matcher:
                     return LearnedRanker.load(path)
                 except (OSError, ValueError, KeyError) as exc:
                     logger.warning("ignoring the unreadable ranker cache %s: %s", path, exc)
+        if on_fit is not None:
+            on_fit(len(self.kb.entries))
         if path is not None and fit_in_child(
             samples,
             labels,

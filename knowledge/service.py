@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from knowledge.conversation import Understanding
@@ -29,8 +30,11 @@ class KnowledgeService:
         seeds_dir: Path | None = None,
         config: MatchConfig | None = None,
         cache_dir: Path | None = None,
+        on_fit: Callable[[int], None] | None = None,
     ) -> None:
         self.kb_dir = kb_dir
+        self.on_fit = on_fit
+        """Told when a load must fit the ranker (``Matcher``), to say why start-up takes long."""
         self.seeds_dir = seeds_dir
         self.config = config
         self.cache_dir = cache_dir
@@ -44,7 +48,7 @@ class KnowledgeService:
         seeds = self.seeds_dir if self.seeds_dir is not None and self.seeds_dir.is_dir() else None
         stamp = self.files_stamp()
         kb = load_knowledge_base(self.kb_dir, seeds_dir=seeds)
-        matcher = Matcher(kb, self.config, cache_dir=self.cache_dir)
+        matcher = Matcher(kb, self.config, cache_dir=self.cache_dir, on_fit=self.on_fit)
         with self._lock:
             self._matcher = matcher
             self._stamp = stamp

@@ -72,6 +72,7 @@ def knowledge_service(settings: Settings) -> KnowledgeService:
         seeds_dir=settings.knowledge.seeds_dir,
         config=settings.matching.to_config(),
         cache_dir=settings.knowledge.cache_dir,
+        on_fit=lambda entries: err.print(texts().t("cli.fitting", entries=entries), markup=False),
     )
     try:
         service.load()

@@ -144,16 +144,13 @@ def ask(
 ) -> None:
     """Answer questions from the knowledge base (without logging them)."""
     settings = get_settings()
+    t = texts(lang.value)
+    if not question and not as_json:  # before loading: a usage error should not take seconds
+        err.print(t.t("cli.ask_needs_question"), markup=False)
+        raise typer.Exit(2)
     service = knowledge_service(settings)
     office = settings.office.placeholders()
-    t = texts(lang.value)
-    if not question:
-        if not as_json:
-            err.print(t.t("cli.ask_needs_question"), markup=False)
-            raise typer.Exit(2)
-        lines: Iterable[str] = (line.rstrip("\n") for line in sys.stdin)
-    else:
-        lines = iter(question)
+    lines: Iterable[str] = iter(question) if question else (line.rstrip("\n") for line in sys.stdin)
     out = Console(highlight=False)
     memory = MemoryDialogue()
     assistant = Assistant(service, memory=memory)

@@ -88,9 +88,19 @@ def test_ask_json_lines_of_one_person_are_one_conversation() -> None:
 def test_ask_json_names_a_bad_line_in_one_message() -> None:
     result = talentbot("ask", "--json", stdin='{"person": "p1", "text": "你好"}\n{"person": "p1"\n')
     assert result.returncode == 2
-    assert result.stderr.strip().startswith(
-        texts("zh").t("cli.bad_json_line", number=2, error="")[:6]
-    )
+    last_line = result.stderr.strip().splitlines()[-1]  # after any start-up notice
+    assert last_line.startswith(texts("zh").t("cli.bad_json_line", number=2, error="")[:6])
+
+
+def test_a_start_that_must_fit_the_matching_model_says_so_once(tmp_path: Path) -> None:
+    """The first start after a knowledge-base change is seconds longer: it says why."""
+    env = {"TALENTBOT_KNOWLEDGE__CACHE_DIR": str(tmp_path / "cache")}
+    notice = texts("zh").t("cli.fitting", entries=0).split("0")[0]
+    first = talentbot("ask", "人才公寓怎么申请", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.count(notice) == 1
+    again = talentbot("ask", "人才公寓怎么申请", env=env)
+    assert again.returncode == 0 and notice not in again.stderr
 
 
 def test_ask_json_takes_questions_as_arguments_too() -> None:
