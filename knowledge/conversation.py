@@ -55,6 +55,8 @@ _QUESTION_MARK = re.compile(
     r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|[^\s]没$|听说|"
     r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
 )
+_POINTS_AT_IT = re.compile(r"(那种|这种|那类|这类|刚才说的|你说的|上面说的|前面说的)")
+POINTED_COVERAGE = 0.25
 _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
 _NEW_TOPIC = re.compile(r"^(另外|对了|还有个事|还有件事|顺便问|再问个|by the way|also,|btw)")
 """Openings that turn to another question: what follows is read on its own words unless the
@@ -258,7 +260,11 @@ class Understanding:
         topic_text = _topic_words(text)
         topic_words = self.matcher.topic_words(topic_text)
         # Is the entry before about the follow-up's words ("那养老护理这块呢" after 康养 hiring)?
-        covered = self.matcher.covered_by(topic_text, context.id) >= self.stay_coverage
+        share = self.matcher.covered_by(topic_text, context.id)
+        # "那种专家联络的站点…": a demonstrative points at the entry before, so less of it will do.
+        covered = share >= self.stay_coverage or (
+            bool(_POINTS_AT_IT.match(lowered)) and share >= POINTED_COVERAGE
+        )
         extends = bool(_ALSO_FOR.search(lowered))
         if not about_me and not covered and not extends and self._off_topic(own, topic_words):
             return own

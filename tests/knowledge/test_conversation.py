@@ -162,6 +162,15 @@ def test_the_rent_after_the_apartment_is_the_apartment_not_the_housing_allowance
     assert match.outcome is Outcome.ANSWERED and match.entry is apartment
 
 
+def test_a_demonstrative_points_at_the_entry_before_though_another_shares_its_words(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    """联络站 is also in 人才工作联络站·土专家田秀才's title; "那类" says which one is meant."""
+    station = kb.get("innov-academician-station")
+    match = understanding.understand("那类联络站点 民营企业能建吗", context=station)
+    assert match.outcome is Outcome.ANSWERED and match.entry is station
+
+
 def test_a_message_read_as_not_ours_is_not_answered_by_one_of_its_parts(
     understanding: Understanding,
 ) -> None:
