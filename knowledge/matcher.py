@@ -993,7 +993,7 @@ class Matcher:
     ) -> LearnedRanker:
         """The fitted ranker: from the cache when its training data is unchanged."""
         cfg = self.config
-        settings = (cfg.ranker_c, cfg.ranker_max_logistic)
+        c, max_logistic = settings = (cfg.ranker_c, cfg.ranker_max_logistic)
         path = None
         if cache_dir is not None:
             key = training_key(samples, labels, weights, classes, settings)
@@ -1005,14 +1005,9 @@ class Matcher:
                     logger.warning("ignoring the unreadable ranker cache %s: %s", path, exc)
         if on_fit is not None:
             on_fit(len(self.kb.entries))
+        training = (samples, labels, weights, classes)
         if path is not None and fit_in_child(
-            samples,
-            labels,
-            weights,
-            classes,
-            c=cfg.ranker_c,
-            max_logistic_classes=cfg.ranker_max_logistic,
-            path=path,
+            *training, c=c, max_logistic_classes=max_logistic, path=path
         ):
             try:
                 ranker = LearnedRanker.load(path)
@@ -1020,14 +1015,7 @@ class Matcher:
                 return ranker
             except (OSError, ValueError, KeyError) as exc:
                 logger.warning("cannot read the ranker the child process fitted: %s", exc)
-        ranker = LearnedRanker(
-            samples,
-            labels,
-            weights,
-            classes,
-            c=cfg.ranker_c,
-            max_logistic_classes=cfg.ranker_max_logistic,
-        )
+        ranker = LearnedRanker(*training, c=c, max_logistic_classes=max_logistic)
         if path is not None:
             try:
                 ranker.save(path)
