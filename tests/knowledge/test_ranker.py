@@ -24,6 +24,19 @@ LABELS = [0, 0, 1, 1]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _heavy_imports_after(script: str, heavy: tuple[str, ...]) -> tuple[list[str], str]:
+    """Runs ``script`` in a fresh interpreter: what it printed, and which of ``heavy`` it
+    imported (as a printed sorted list)."""
+    check = (
+        f"import sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script + check], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    *printed, imported = done.stdout.strip().splitlines()
+    return printed, imported
+
+
 @pytest.mark.parametrize("max_logistic", [10, 1])
 def test_both_models_put_the_right_entry_first(max_logistic: int) -> None:
     ranker = LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2, max_logistic_classes=max_logistic)
@@ -111,16 +124,13 @@ def test_a_loaded_model_scores_without_scipy_or_scikit_learn(
     path = tmp_path / "ranker.npz"
     LearnedRanker(TEXTS, LABELS, [1.0] * 4, 2, max_logistic_classes=max_logistic).save(path)
     script = (
-        "import sys, bot.app\n"
+        "import bot.app\n"
         "from knowledge.ranker import LearnedRanker, features\n"
         f"ranker = LearnedRanker.load(__import__('pathlib').Path({str(path)!r}))\n"
         "assert ranker.probabilities(features('工匠奖金', ['工匠', '奖金'])) is not None\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'openpyxl'}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert done.stdout.strip() == "[]"
+    _, imported = _heavy_imports_after(script, ("scipy", "sklearn", "openpyxl"))
+    assert imported == "[]"
 
 
 def test_a_ranker_the_cache_lacks_is_fitted_in_a_child_process(
@@ -128,24 +138,18 @@ def test_a_ranker_the_cache_lacks_is_fitted_in_a_child_process(
 ) -> None:
     """Fitting holds ~250 MB that Python keeps after it; in a child, the bot never holds it."""
     script = (
-        "import sys\n"
         "from dataclasses import replace\n"
         "from pathlib import Path\n"
         "from knowledge.loader import DEFAULT_KB_DIR, load_knowledge_base\n"
         "from knowledge.matcher import Matcher\n"
         f"kb = load_knowledge_base(DEFAULT_KB_DIR, seeds_dir=Path({str(seeds_dir)!r}))\n"
-        "small = replace(kb, entries=kb.entries[:6])\n"
-        f"matcher = Matcher(small, cache_dir=Path({str(tmp_path)!r}))\n"
-        "print(matcher.ranker_kind, matcher.match(small.entries[2].questions[0]).outcome.value)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))\n"
+        f"matcher = Matcher(replace(kb, entries=kb.entries[:6]), cache_dir=Path({str(tmp_path)!r}))\n"
+        "print(matcher.ranker_kind)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    kind_and_answer, imported = done.stdout.strip().splitlines()
+    printed, imported = _heavy_imports_after(script, ("scipy", "sklearn"))
     assert imported == "[]", "the serving process imported the fitting libraries"
+    assert printed == ["logistic"]
     assert len(list(tmp_path.glob("ranker-*.npz"))) == 1
-    assert kind_and_answer.split()[0] == "logistic"
 
 
 def test_when_no_child_can_run_the_matcher_fits_in_its_own_process(
