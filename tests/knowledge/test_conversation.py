@@ -144,12 +144,20 @@ def test_an_english_follow_up_about_words_the_kb_lacks_is_refused(
     assert understanding.understand(follow_up, context=apartment).outcome is Outcome.UNMATCHED
 
 
-def test_a_detail_the_kb_lacks_still_asks_about_the_entry_before(
-    understanding: Understanding, kb: KnowledgeBase
+@pytest.mark.parametrize(
+    ("entry_id", "follow_up"),
+    [
+        # A detail the KB lacks (cook) still asks about the entry before.
+        ("subsidy-craftsman-award", "Can a cook apply?"),
+        # Generic English words (else, apart) are no topic the KB lacks.
+        ("recruit-workstation", "What else do they do apart from that?"),
+    ],
+)
+def test_an_english_follow_up_without_a_topic_we_lack_stays_with_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase, entry_id: str, follow_up: str
 ) -> None:
-    craftsman = kb.get("subsidy-craftsman-award")
-    match = understanding.understand("Can a cook apply?", context=craftsman)
-    assert match.entry is craftsman
+    before = kb.get(entry_id)
+    assert understanding.understand(follow_up, context=before).entry is before
 
 
 def test_the_rent_after_the_apartment_is_the_apartment_not_the_housing_allowance(
@@ -378,14 +386,6 @@ def test_the_speaker_asking_whether_it_is_for_them_stays_unless_they_name_anothe
 ) -> None:
     match = understanding.understand(follow_up, context=kb.get("housing-talent-apartment"))
     assert [e.id for e in match.answered] == [expected]
-
-
-def test_generic_english_words_do_not_make_a_follow_up_about_an_unknown_topic(
-    understanding: Understanding, kb: KnowledgeBase
-) -> None:
-    stations = kb.get("recruit-workstation")
-    match = understanding.understand("What else do they do apart from that?", context=stations)
-    assert match.entry is stations
 
 
 def test_another_question_opened_by_another_is_read_on_its_own_words(
