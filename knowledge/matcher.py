@@ -883,7 +883,7 @@ class Matcher:
             signals=signals,
         )
         if cfg.decision_weights is not None:
-            return self._decide(verdict)
+            return self._decide(verdict, token_list)
         lone = (
             probabilities is not None
             and signals[2] >= cfg.lone_probability
@@ -948,17 +948,20 @@ class Matcher:
                 fitting = narrowed or fitting
         return len(fitting) >= 2
 
-    def _single_characters(self, normalized: str) -> bool:
+    def _single_characters(self, words: Sequence[str]) -> bool:
         """True when every word of the question the knowledge base knows is one character.
 
-        "有两室的吗" shares only 室 with 名师工作室: one character is too little to answer on,
+        "有一室的没" shares only 室 with 名师工作室: one character is too little to answer on,
         however far ahead that entry is of the others.
         """
-        known = [w for w in self.words(normalized) if w in self._word_idf]
+        known = [w for w in words if w in self._word_idf]
         return bool(known) and all(len(w) == 1 and not w.isascii() for w in known)
 
-    def _decide(self, verdict: Match) -> Match:
-        """Answer, suggest or hand over by the calibrated confidence that the best is right."""
+    def _decide(self, verdict: Match, words: Sequence[str]) -> Match:
+        """Answer, suggest or hand over by the calibrated confidence that the best is right.
+
+        ``words``: the question's segmented words, already at hand in ``match``.
+        """
         cfg = self.config
         weights = cfg.decision_weights
         assert weights is not None and len(weights) == len(SIGNALS) + 1
@@ -969,7 +972,7 @@ class Matcher:
         if (
             confidence >= cfg.answer_confidence
             and not self.vague(verdict.normalized)
-            and not self._single_characters(verdict.normalized)
+            and not self._single_characters(words)
         ):
             return replace(verdict, outcome=Outcome.ANSWERED, confidence=confidence)
         if confidence >= cfg.answer_confidence:
