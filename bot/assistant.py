@@ -18,9 +18,9 @@ from enum import Enum
 from typing import Final, Protocol, runtime_checkable
 
 from bot.ratelimit import RateLimiter, Verdict
-from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience, Entry
 from knowledge.service import KnowledgeService
+from knowledge.verdict import Match, Outcome
 
 __all__ = [
     "UNREAD",

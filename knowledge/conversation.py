@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from knowledge.intents import is_unclear, wants_a_person
-from knowledge.matcher import SIGNALS, Candidate, Match, Matcher, Outcome
+from knowledge.matcher import Matcher
 from knowledge.normalize import clean
 from knowledge.schema import Audience, Entry
+from knowledge.verdict import SIGNALS, Candidate, Match, Outcome
 
 __all__ = ["MAX_PARTS", "Understanding"]
 

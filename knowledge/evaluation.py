@@ -30,8 +30,8 @@ import yaml
 
 from knowledge.conversation import Understanding
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Match, Outcome
 from knowledge.schema import Entry
+from knowledge.verdict import Match, Outcome
 
 __all__ = [
     "Conversation",

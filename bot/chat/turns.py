@@ -24,8 +24,8 @@ from bot.log.queries import FeedbackExists, InquiryNotFound
 from bot.ratelimit import Verdict
 from bot.services import Services
 from bot.texts import Texts, texts
-from knowledge.matcher import Outcome
 from knowledge.schema import Audience, Category
+from knowledge.verdict import Outcome
 
 __all__ = ["Conversation", "StaffChannel", "Turn"]
 

@@ -14,8 +14,8 @@ from typing import TextIO
 from bot.assistant import Assistant, Person, Reply
 from bot.formatting import PLAIN, render_answer, render_answers, render_suggestions
 from bot.texts import Texts
-from knowledge.matcher import Outcome
 from knowledge.schema import Audience
+from knowledge.verdict import Outcome
 
 __all__ = ["ConsoleChat", "console_person"]
 

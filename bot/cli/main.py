@@ -42,9 +42,9 @@ from bot.settings import Settings
 from bot.texts import texts
 from knowledge.evaluation import EvalSetError, evaluate, load_eval_set
 from knowledge.loader import KnowledgeBaseError, load_knowledge_base
-from knowledge.matcher import Match, Outcome
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
+from knowledge.verdict import Match, Outcome
 
 __all__ = ["app", "main"]
 

@@ -38,8 +38,8 @@ from bot.log.models import Base, Inquiry, Ticket, TicketLink, TicketReason, utcn
 from bot.log.models import Person as PersonRow
 from bot.log.queries import NotYours
 from bot.log.spool import Spool, default_spool_path
-from knowledge.matcher import Outcome
 from knowledge.schema import Audience
+from knowledge.verdict import Outcome
 
 __all__ = ["InquiryLog", "NotYours", "PersonState", "Profile", "database_unavailable"]
 

@@ -17,7 +17,7 @@ from bot.log.export import export_rows
 from bot.log.queries import InquiryFilter
 from bot.web.console import Console, page_number, request_texts
 from bot.web.security import signed_in
-from knowledge.matcher import Outcome
+from knowledge.verdict import Outcome
 
 __all__ = ["audit_page", "export_inquiries", "inquiries_page"]
 

@@ -14,9 +14,9 @@ from bot.log.db import SQLITE_POOL_SIZE, create_engine, upgrade
 from bot.log.inquiry_log import InquiryLog, PersonState
 from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
 from bot.log.models import Person as PersonRow
-from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
+from knowledge.verdict import Outcome
 
 ALICE = Person("telegram:1001", "Alice", Audience.TALENT, "zh")
 BOB = Person("telegram:1002", "Bob", Audience.ENTERPRISE, "en")

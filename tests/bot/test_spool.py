@@ -17,8 +17,8 @@ from bot.log.db import create_engine
 from bot.log.inquiry_log import InquiryLog
 from bot.log.models import Inquiry, Ticket
 from bot.log.spool import Spool
-from knowledge.matcher import Outcome
 from knowledge.service import KnowledgeService
+from knowledge.verdict import Outcome
 from tests.pgserver import ThrowawayPostgres
 
 PEOPLE = [Person(f"telegram:{3000 + n}", f"Person {n}") for n in range(20)]

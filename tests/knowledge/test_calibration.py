@@ -8,7 +8,8 @@ import pytest
 
 from knowledge.calibration import HeldOut, fit_decision, held_out_signals, rates
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import SIGNALS, MatchConfig, Matcher, Outcome
+from knowledge.matcher import MatchConfig, Matcher
+from knowledge.verdict import SIGNALS, Outcome
 
 
 @pytest.fixture(scope="module")

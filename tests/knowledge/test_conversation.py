@@ -7,7 +7,8 @@ import pytest
 from knowledge.conversation import Understanding
 from knowledge.intents import is_unclear, wants_a_person
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Matcher, Outcome
+from knowledge.matcher import Matcher
+from knowledge.verdict import Outcome
 
 
 @pytest.fixture(scope="module")

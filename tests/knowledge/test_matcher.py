@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from knowledge.loader import load_knowledge_base
-from knowledge.matcher import Matcher, Outcome
+from knowledge.matcher import Matcher
 from knowledge.schema import Audience
+from knowledge.verdict import Outcome
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import MatchConfig, Matcher, Outcome
+from knowledge.matcher import MatchConfig, Matcher
 from knowledge.ranker import LearnedRanker, features
+from knowledge.verdict import Outcome
 
 TEXTS = [
     features("人才公寓怎么申请", ["人才公寓", "申请"]),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from knowledge.evaluation import load_eval_set
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Matcher, Outcome
+from knowledge.matcher import Matcher
 from knowledge.normalize import clean
+from knowledge.verdict import Outcome
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "eval"
 

@@ -27,9 +27,9 @@ from bot.formatting import TELEGRAM_LIMIT, shorten
 from bot.log.inquiry_log import InquiryLog
 from bot.log.models import Inquiry
 from bot.texts import texts
-from knowledge.matcher import Outcome
 from knowledge.schema import Audience
 from knowledge.service import KnowledgeService
+from knowledge.verdict import Outcome
 from tests.property import telegram_html
 
 OFFICE = {
