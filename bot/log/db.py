@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "SERVER_POOL_SIZE",
     "SQLITE_POOL_SIZE",
     "alembic_config",
     "create_engine",
@@ -54,6 +55,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SQLITE_POOL_SIZE = 2
 """Connections to a SQLite file: it has one writer at a time, so more only wait on its lock."""
 
+SERVER_POOL_SIZE = 20
+"""Connections to a database server (PostgreSQL): twenty short statements at a time keep up."""
+
 CONNECT_TIMEOUT = 5
 """Seconds to wait for a PostgreSQL connection before the database counts as away."""
 
@@ -61,7 +65,7 @@ CONNECT_TIMEOUT = 5
 def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
     """An async engine; SQLite files get WAL, foreign keys and their folder created.
 
-    ``pool_size`` defaults to 20 connections for a server and ``SQLITE_POOL_SIZE`` for a file.
+    ``pool_size`` defaults to ``SERVER_POOL_SIZE`` for a server and ``SQLITE_POOL_SIZE`` for a file.
 
     Statement parameters never appear in SQL errors or echo (``hide_parameters``): they hold
     people's names, phone numbers and questions, and errors are logged.
@@ -84,10 +88,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None)
         url,
         echo=echo,
         hide_parameters=True,
-        pool_size=pool_size or 20,
+        pool_size=pool_size or SERVER_POOL_SIZE,
         # No overflow: a connection opened past the pool is closed again on return, so a burst
         # kept PostgreSQL starting and ending backends and the bot connecting all through it.
-        # Twenty short statements at a time keep up; others wait their turn.
+        # Past the pool, statements wait their turn.
         max_overflow=0,
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT}
