@@ -78,6 +78,9 @@ class Reply:
     """True when this exact Telegram update was logged and answered before (a redelivery)."""
     quiet: bool = False
     """For ``limited``: the notice was given already; send nothing."""
+    repeated: bool = False
+    """The one entry answered is the one answered just before ("人才公寓" → "那怎么申请"):
+    adapters point back at that answer instead of sending the whole of it again."""
 
     @property
     def needs_follow_up(self) -> bool:
@@ -209,6 +212,7 @@ class Assistant:
                 entry=match.entry,
                 entries=match.answered,
                 elapsed_ms=elapsed,
+                repeated=context is not None and match.answered == (context,),
             )
         if match.outcome is Outcome.SUGGESTED:
             entries = tuple(c.entry for c in match.candidates)

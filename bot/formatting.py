@@ -88,23 +88,27 @@ def render_answer(
     markup: Markup,
     *,
     audience: Audience | None = None,
+    repeated: bool = False,
 ) -> str:
     """The full answer for ``entry``: title and what kind of statement it is, the answer,
     details, who to contact (in-place channels and always the office), and the source titles.
+
+    ``repeated``: the entry was answered just before and the person asked about it again; the
+    whole answer is on their screen already, so the title, a pointer back to it and the
+    contacts say the same in a few lines instead of a second copy. An answer shorter than
+    the pointer is simply given again.
     """
-    status = t.t("answer.status", status=t.t(f"status.{entry.status.value}"))
-    parts = [
-        f"{markup.bold(entry.title)}\n{markup.escape(status)}",
-        markup.escape(fill_placeholders(entry.answer, office)),
-    ]
-    if entry.eligibility:
-        parts.append(
-            f"{markup.bold(t.t('answer.eligibility'))} {markup.escape(fill_placeholders(entry.eligibility, office))}"
-        )
-    if entry.how_to_apply:
-        parts.append(
-            f"{markup.bold(t.t('answer.how_to_apply'))} {markup.escape(fill_placeholders(entry.how_to_apply, office))}"
-        )
+    answer = fill_placeholders(entry.answer, office)
+    pointer = t.t("answer.repeated")
+    if repeated and len(answer) > len(pointer):
+        parts = [markup.bold(entry.title), markup.escape(pointer)]
+    else:
+        status = t.t("answer.status", status=t.t(f"status.{entry.status.value}"))
+        parts = [
+            f"{markup.bold(entry.title)}\n{markup.escape(status)}",
+            markup.escape(answer),
+            *_details(entry, t, office, markup),
+        ]
     contacts = [c.title for c in contact_channels(entry, kb, audience)]
     contacts.append(t.t("answer.office_contact", **office))
     parts.append(f"{markup.bold(t.t('answer.contact'))} {markup.escape('；'.join(contacts))}")
@@ -116,6 +120,16 @@ def render_answer(
     return "\n\n".join(parts)
 
 
+def _details(entry: Entry, t: Texts, office: Mapping[str, str], markup: Markup) -> list[str]:
+    """Who the entry is for and how to apply, for the entries that say so."""
+    details = []
+    for label, text in (("eligibility", entry.eligibility), ("how_to_apply", entry.how_to_apply)):
+        if text:
+            filled = markup.escape(fill_placeholders(text, office))
+            details.append(f"{markup.bold(t.t(f'answer.{label}'))} {filled}")
+    return details
+
+
 def render_answers(
     entries: Sequence[Entry],
     kb: KnowledgeBase,
@@ -124,11 +138,15 @@ def render_answers(
     markup: Markup,
     *,
     audience: Audience | None = None,
+    repeated: bool = False,
 ) -> str:
-    """One answer, or for a message with several questions a header and each answer in turn."""
+    """One answer, or for a message with several questions a header and each answer in turn;
+    ``repeated`` as for ``render_answer``."""
+    if len(entries) == 1:
+        return render_answer(
+            entries[0], kb, t, office, markup, audience=audience, repeated=repeated
+        )
     answers = [render_answer(e, kb, t, office, markup, audience=audience) for e in entries]
-    if len(answers) == 1:
-        return answers[0]
     return "\n\n".join([markup.escape(t.t("multi.header")), *answers])
 
 

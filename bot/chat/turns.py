@@ -108,11 +108,14 @@ class Conversation:
         chat_id: str | None = None,
         update_id: int | None = None,
         state: PersonState | None = None,
+        history: bool = True,
     ) -> Turn:
         """Relays to the specialist on an open conversation, else asks the assistant.
 
         ``state`` is the person's state if the adapter read it already (``InquiryLog.state``);
-        otherwise it is read here, once, for the whole turn.
+        otherwise it is read here, once, for the whole turn. ``history``: the person's screen
+        still shows the answers before (a Telegram chat does; the web chat forgets them on a
+        reload), so the same answer asked for again can point back instead of repeating.
         """
         t = self.texts_for(person)
         services = self.services
@@ -143,7 +146,13 @@ class Conversation:
         kb = services.knowledge.kb
         if reply.outcome in (Outcome.ANSWERED, Outcome.MULTI) and reply.entries:
             view = views.answer(
-                reply.entries, kb, t, services.office, reply.inquiry_id, audience=person.audience
+                reply.entries,
+                kb,
+                t,
+                services.office,
+                reply.inquiry_id,
+                audience=person.audience,
+                repeated=reply.repeated and history,
             )
         elif reply.outcome is Outcome.SUGGESTED:
             view = views.suggestions(reply.suggestions, t, several=reply.match.several)

@@ -134,11 +134,13 @@ def answer(
     inquiry_id: int | None,
     *,
     audience: Audience | None = None,
+    repeated: bool = False,
 ) -> View:
     """An answer (or several, for a message asking several things) in HTML, with status,
-    contacts and source, and the feedback buttons."""
+    contacts and source, and the feedback buttons; ``repeated``: a pointer back to the same
+    answer just given (``render_answer``)."""
     entries = [entry] if isinstance(entry, Entry) else list(entry)
-    text = render_answers(entries, kb, t, office, HTML, audience=audience)
+    text = render_answers(entries, kb, t, office, HTML, audience=audience, repeated=repeated)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if inquiry_id is not None:
         buttons = (

@@ -47,13 +47,25 @@ class ConsoleChat:
         self.t = t
         self.office = office
         self._pending: tuple[str, ...] = ()
+        self._shown: str | None = None
+        """The entry whose whole answer this session printed last: only that one can be
+        pointed back at (a new session within the follow-up window has printed nothing)."""
 
     def render(self, reply: Reply) -> str:
         """Plain-text rendering of a core reply."""
         kb = self.assistant.knowledge.kb
         if reply.outcome in (Outcome.ANSWERED, Outcome.MULTI) and reply.entries:
+            shown = reply.entries[0].id if len(reply.entries) == 1 else None
+            repeated = reply.repeated and shown is not None and shown == self._shown
+            self._shown = shown
             return render_answers(
-                reply.entries, kb, self.t, self.office, PLAIN, audience=self.person.audience
+                reply.entries,
+                kb,
+                self.t,
+                self.office,
+                PLAIN,
+                audience=self.person.audience,
+                repeated=repeated,
             )
         if reply.outcome is Outcome.UNCLEAR:
             return self.t.t("unclear.text")
@@ -91,6 +103,7 @@ class ConsoleChat:
             entry = self.assistant.entry(self._pending[number - 1])
             self._pending = ()
             if entry is not None:
+                self._shown = entry.id
                 return render_answer(
                     entry,
                     self.assistant.knowledge.kb,

@@ -135,8 +135,20 @@ def test_chat_follows_the_conversation_hands_over_and_asks_to_rephrase(tmp_path:
     assert result.returncode == 0, result.stderr
     zh = texts("zh")
     assert result.stdout.count("【人才公寓】") == 2, "the follow-up is answered about the apartment"
+    assert zh.t("answer.repeated") in result.stdout, "and points back at the answer above it"
     assert zh.t("unclear.text") in result.stdout
     assert zh.t("human.opened", ticket=1) in result.stdout
+
+
+def test_a_new_chat_session_gives_the_answer_whole_though_the_log_remembers_it(
+    tmp_path: Path,
+) -> None:
+    database = {"TALENTBOT_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}"}
+    first = talentbot("chat", stdin="人才公寓怎么申请\n", env=database)
+    second = talentbot("chat", stdin="那要交哪些材料\n", env=database)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "【人才公寓】" in second.stdout, "the follow-up window outlives the session"
+    assert texts("zh").t("answer.repeated") not in second.stdout, "but this screen is empty"
 
 
 def test_chat_in_english_uses_the_english_interface() -> None:

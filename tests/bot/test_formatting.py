@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.chat import views
 from bot.formatting import HTML, PLAIN, render_answer, render_suggestions, split_message
 from bot.texts import texts
-from knowledge.loader import load_knowledge_base
+from knowledge.loader import KnowledgeBase, load_knowledge_base
 from knowledge.schema import Audience
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
 
@@ -110,3 +110,28 @@ def test_a_single_overlong_line_is_cut_hard() -> None:
 
 def test_short_messages_stay_whole() -> None:
     assert split_message("你好") == ["你好"]
+
+
+def test_the_same_answer_asked_for_again_points_back_and_keeps_the_contacts(
+    kb: KnowledgeBase,
+) -> None:
+    entry = kb.get("housing-talent-apartment")
+    assert entry is not None
+    zh = texts("zh")
+    whole = render_answer(entry, kb, zh, OFFICE, PLAIN)
+    again = render_answer(entry, kb, zh, OFFICE, PLAIN, repeated=True)
+    assert again.startswith(f"【{entry.title}】\n\n{zh.t('answer.repeated')}\n\n【咨询】 ")
+    assert "人才办，电话<0730>" in again and entry.answer[:20] in whole
+    assert entry.answer[:20] not in again and len(again) < 0.6 * len(whole)
+
+
+def test_a_short_answer_asked_for_again_is_simply_given_again(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+    entry = kb.get("housing-apartment")
+    assert entry is not None
+    zh = texts("zh")
+    assert render_answer(entry, kb, zh, OFFICE, PLAIN, repeated=True) == render_answer(
+        entry, kb, zh, OFFICE, PLAIN
+    )

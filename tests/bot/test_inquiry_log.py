@@ -400,3 +400,17 @@ async def test_a_write_that_fails_leaves_nothing_even_on_a_connection_an_autocom
         assert await log.profile(ALICE.key) is not None
     finally:
         await log.close()
+
+
+async def test_the_entry_answered_just_before_answered_again_is_marked_repeated(
+    knowledge: KnowledgeService, inquiry_log: InquiryLog
+) -> None:
+    assistant = Assistant(knowledge, inquiry_log)
+    first = await assistant.ask(ALICE, "人才公寓怎么申请", channel="telegram")
+    again = await assistant.ask(ALICE, "那要交哪些材料", channel="telegram")
+    other = await assistant.ask(ALICE, "购房补贴有吗", channel="telegram")
+    assert first.entry is not None and again.entry == first.entry, "the follow-up stays"
+    assert (first.repeated, again.repeated) == (False, True)
+    assert other.entry is not None and other.entry != first.entry and not other.repeated
+    alone = await Assistant(knowledge, None).ask(BOB, "那要交哪些材料", channel="telegram")
+    assert not alone.repeated, "no entry before, nothing to point back at"

@@ -281,6 +281,9 @@ async def test_a_follow_up_is_answered_about_the_entry_before(running: Running) 
     await fake.wait_until(lambda: len(fake.bot_messages(alice)) >= 2, what="the follow-up answered")
     follow_up = fake.last_bot_message(alice)["text"]
     assert follow_up.startswith("人才公寓"), follow_up
+    # The chat still shows the whole answer, so the follow-up points back at it.
+    assert texts("zh").t("answer.repeated") in follow_up
+    assert len(follow_up) < len(fake.bot_messages(alice)[0]["text"])
     rows = await inquiries_of(running)
     assert [r.entry_id for r in rows] == ["housing-talent-apartment", "housing-talent-apartment"]
 

@@ -115,6 +115,20 @@ async def test_hand_over_a_specialists_reply_arrives_and_is_rated(
     assert card.phone == "+86 138-0000-0000" and card.person_key.startswith("web:")
 
 
+async def test_a_follow_up_on_the_same_entry_is_answered_whole_after_a_reload(
+    chat_services: Services,
+) -> None:
+    """The page keeps no transcript over a reload, so the web chat never points back."""
+    async with client_for(chat_services) as client:
+        csrf = await opened(client)
+        await client.post("/chat/send", data={"text": "人才公寓怎么申请", "csrf": csrf})
+        csrf = await opened(client)  # the visitor reloads the page
+        again = await client.post("/chat/send", data={"text": "那要交哪些材料", "csrf": csrf})
+    entry = chat_services.knowledge.kb.get("housing-talent-apartment")
+    assert entry is not None and entry.answer[:20] in again.text
+    assert "上面的回答" not in again.text
+
+
 async def test_hostile_long_and_flooding_messages(chat_services: Services) -> None:
     async with client_for(chat_services) as client:
         csrf = await opened(client)
