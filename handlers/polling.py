@@ -101,8 +101,10 @@ class Poller:
         self._slots = asyncio.Semaphore(concurrency)
         self._stop = asyncio.Event()
         self._in_hand: dict[int, asyncio.Task[None]] = {}
-        self._waiting: set[int] = set()
-        """Updates in hand the journal does not hold (the offset must not pass them)."""
+        self._unjournaled: set[int] = set()
+        """Updates in hand that only the Bot API keeps, so the offset must not pass them (a set
+        kept up to date: with thousands in hand, filtering ``_in_hand`` on every turn of the
+        loop cost a percent of the bot's time)."""
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
         self._dispatched = -1
         self.handled = 0
@@ -112,15 +114,9 @@ class Poller:
     def offset(self) -> int | None:
         """The next getUpdates offset: the oldest update in hand the journal does not hold,
         else the next new one."""
-        unjournaled = self._unjournaled()
-        if unjournaled:
-            return min(unjournaled)
+        if self._unjournaled:
+            return min(self._unjournaled)
         return self._dispatched + 1 if self._dispatched >= 0 else None
-
-    def _unjournaled(self) -> set[int]:
-        """Updates in hand that only the Bot API keeps (kept as a set: with thousands in hand,
-        scanning them on every turn of the loop cost a percent of the bot's time)."""
-        return self._waiting
 
     def stop(self) -> None:
         """Ends fetching; the updates in hand are finished by ``run`` (a signal handler calls it)."""
@@ -138,7 +134,7 @@ class Poller:
                     await self._oldest_done()
                     continue
                 try:
-                    waiting = bool(self._unjournaled())
+                    waiting = bool(self._unjournaled)
                     raw = await self._fetch(0 if waiting else self.timeout)
                 except InvalidToken:
                     raise
@@ -157,7 +153,7 @@ class Poller:
                 kept = await self._keep(fresh)
                 for data, journal_id in zip(fresh, kept, strict=True):
                     self._dispatch(data, journal_id)
-                if not fresh and self._unjournaled():
+                if not fresh and self._unjournaled:
                     await asyncio.wait(
                         set(self._in_hand.values()),
                         timeout=IDLE_WAIT,
@@ -221,11 +217,11 @@ class Poller:
         """
         if len(self._journaled) >= MAX_IN_HAND:
             return True
-        unjournaled = self._unjournaled()
-        return bool(unjournaled) and self._dispatched - min(unjournaled) + 1 >= BATCH
+        waiting = self._unjournaled
+        return bool(waiting) and self._dispatched - min(waiting) + 1 >= BATCH
 
     async def _oldest_done(self) -> None:
-        oldest = self._in_hand[min(self._unjournaled() or self._in_hand)]
+        oldest = self._in_hand[min(self._unjournaled or self._in_hand)]
         stopped = asyncio.ensure_future(self._stop.wait())
         try:
             await asyncio.wait({oldest, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -286,13 +282,13 @@ class Poller:
         if journal_id is not None:
             self._journaled[update_id] = journal_id
         else:
-            self._waiting.add(update_id)
+            self._unjournaled.add(update_id)
         self._last_of_chat[key] = task
         task.add_done_callback(lambda _: self._done(update_id, key, task))
 
     def _done(self, update_id: int, key: int, task: asyncio.Task[None]) -> None:
         self._in_hand.pop(update_id, None)
-        self._waiting.discard(update_id)
+        self._unjournaled.discard(update_id)
         journal_id = self._journaled.pop(update_id, None)
         if journal_id is not None:
             self._finished.add(journal_id)
