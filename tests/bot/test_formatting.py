@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.chat import views
 from bot.formatting import HTML, PLAIN, render_answer, render_suggestions, split_message
 from bot.texts import texts
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 from knowledge.schema import Audience
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
+
+
+@pytest.fixture
+def small_kb(tmp_path: Path, seeds_dir: Path) -> KnowledgeBase:
+    """One channel and the apartment, whose short answer and contacts the tests spell out."""
+    return load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
+
 
 OFFICE = {
     "office_name": "人才办",
@@ -20,13 +29,12 @@ OFFICE = {
 
 
 def test_an_answer_shows_title_status_text_contacts_and_source_title(
-    tmp_path: Path, seeds_dir: Path
+    small_kb: KnowledgeBase,
 ) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    entry = kb.get("housing-apartment")
+    entry = small_kb.get("housing-apartment")
     assert entry is not None
     zh = texts("zh")
-    text = render_answer(entry, kb, zh, OFFICE, PLAIN)
+    text = render_answer(entry, small_kb, zh, OFFICE, PLAIN)
     status = zh.t("answer.status", status=zh.t("status.planned"))
     assert text.startswith(
         f"【人才公寓】\n{status}\n\n区里提出建设由区人才服务中心管理的人才公寓。"
@@ -36,13 +44,12 @@ def test_an_answer_shows_title_status_text_contacts_and_source_title(
     assert "001_2094e51072598db3.txt" not in text
 
 
-def test_every_answer_names_the_office_even_without_channels(
-    tmp_path: Path, seeds_dir: Path
-) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    channel = kb.get("ch-window")
+def test_every_answer_names_the_office_even_without_channels(small_kb: KnowledgeBase) -> None:
+    channel = small_kb.get("ch-window")
     assert channel is not None and not channel.channels
-    assert "【咨询】 人才办，电话<0730>" in render_answer(channel, kb, texts("zh"), OFFICE, PLAIN)
+    assert "【咨询】 人才办，电话<0730>" in render_answer(
+        channel, small_kb, texts("zh"), OFFICE, PLAIN
+    )
 
 
 def test_an_enterprise_only_channel_is_not_offered_to_talent(
@@ -58,11 +65,10 @@ def test_an_enterprise_only_channel_is_not_offered_to_talent(
     assert "【咨询】 人才服务窗口；" in company
 
 
-def test_html_answers_escape_knowledge_and_settings_text(tmp_path: Path, seeds_dir: Path) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    channel = kb.get("ch-window")
+def test_html_answers_escape_knowledge_and_settings_text(small_kb: KnowledgeBase) -> None:
+    channel = small_kb.get("ch-window")
     assert channel is not None
-    text = render_answer(channel, kb, texts("en"), OFFICE, HTML)
+    text = render_answer(channel, small_kb, texts("en"), OFFICE, HTML)
     assert "<b>人才服务窗口</b>" in text
     assert "电话 &lt;0730&gt;。" in text
     assert "<0730>" not in text
@@ -70,9 +76,8 @@ def test_html_answers_escape_knowledge_and_settings_text(tmp_path: Path, seeds_d
     assert "[In place]" in text
 
 
-def test_suggestions_are_numbered_for_the_console(tmp_path: Path, seeds_dir: Path) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    text = render_suggestions(kb.entries, texts("zh"), PLAIN, numbered=True)
+def test_suggestions_are_numbered_for_the_console(small_kb: KnowledgeBase) -> None:
+    text = render_suggestions(small_kb.entries, texts("zh"), PLAIN, numbered=True)
     assert text.splitlines() == [
         texts("zh").t("suggest.header"),
         "1. 人才服务窗口",
@@ -82,14 +87,13 @@ def test_suggestions_are_numbered_for_the_console(tmp_path: Path, seeds_dir: Pat
 
 
 def test_choices_for_a_message_asking_several_things_say_what_it_touches_on(
-    tmp_path: Path, seeds_dir: Path
+    small_kb: KnowledgeBase,
 ) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
     for language in ("zh", "en"):
         t = texts(language)
-        text = render_suggestions(kb.entries, t, PLAIN, numbered=True, several=True)
+        text = render_suggestions(small_kb.entries, t, PLAIN, numbered=True, several=True)
         assert text.splitlines()[0] == t.t("suggest.several_header") != t.t("suggest.header")
-        view = views.suggestions(kb.entries, t, several=True)
+        view = views.suggestions(small_kb.entries, t, several=True)
         assert view.text == t.t("suggest.several_header")
         assert [row[0].text for row in view.buttons] == ["人才服务窗口", "人才公寓"]
 
@@ -125,13 +129,10 @@ def test_the_same_answer_asked_for_again_points_back_and_keeps_the_contacts(
     assert entry.answer[:20] not in again and len(again) < 0.6 * len(whole)
 
 
-def test_a_short_answer_asked_for_again_is_simply_given_again(
-    tmp_path: Path, seeds_dir: Path
-) -> None:
-    kb = load_knowledge_base(write_kb(tmp_path, CHANNEL + APARTMENT), seeds_dir=seeds_dir)
-    entry = kb.get("housing-apartment")
+def test_a_short_answer_asked_for_again_is_simply_given_again(small_kb: KnowledgeBase) -> None:
+    entry = small_kb.get("housing-apartment")
     assert entry is not None
     zh = texts("zh")
-    assert render_answer(entry, kb, zh, OFFICE, PLAIN, repeated=True) == render_answer(
-        entry, kb, zh, OFFICE, PLAIN
+    assert render_answer(entry, small_kb, zh, OFFICE, PLAIN, repeated=True) == render_answer(
+        entry, small_kb, zh, OFFICE, PLAIN
     )
