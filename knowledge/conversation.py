@@ -190,6 +190,12 @@ class Understanding:
         """The verdict for ``text``; ``context`` is the entry answered last, if still fresh."""
         if wants_a_person(text):
             return Match(Outcome.HANDOVER, text, clean(text))
+        with self.matcher.reading():
+            return self._understand(text, audience, context)
+
+    def _understand(
+        self, text: str, audience: Audience | str | None, context: Entry | None
+    ) -> Match:
         own = self.matcher.match(text, audience=audience)
         if own.outcome is Outcome.SMALLTALK:
             return own
@@ -362,7 +368,7 @@ class Understanding:
 
     def _vague(self, text: str) -> bool:
         """The matcher's "补贴" test (words naming several entries) on raw follow-up words."""
-        return self.matcher.vague(self.matcher.normalizer.normalize(text))
+        return self.matcher.vague(self.matcher.normalize(text))
 
     def _sibling_named(self, topic_text: str, context: Entry) -> Entry | None:
         """ "那老师呢" after doctors sent to the villages: the one neighbour of the entry before

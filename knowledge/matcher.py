@@ -17,11 +17,14 @@ scored; rapidfuzz runs on the best few only. Matching is pure: no I/O, no global
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,6 +128,11 @@ class _Doc:
 _tokenizer_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
 _pos_tags: frozenset[str] | None = None
+
+_reading: ContextVar[dict[tuple[int, str, str], tuple[str, ...] | str] | None] = ContextVar(
+    "matcher_reading", default=None
+)
+"""Within ``Matcher.reading()``: each text's normal form and words, worked out once."""
 
 CONTENT_TAGS = frozenset({"vn", "an", "j", "nz", "eng", "i", "l"})
 """jieba part-of-speech tags (besides every noun tag ``n*``) of words that name a topic."""
@@ -370,8 +378,47 @@ class Matcher:
         idf = {t: math.log((total + 1) / (len(p) + 0.5)) for t, p in postings.items()}
         return idf, {t: np.asarray(p, dtype=np.int32) for t, p in postings.items()}
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block each text is normalised and segmented only once.
+
+        Understanding one message asks about the same few texts many times (its own words,
+        its topic words, whether the entry before covers them, whether they are vague), and
+        segmenting was a fifth of the work. The memory lasts for the block, one message: a
+        question asked again later is read again.
+        """
+        if _reading.get() is not None:
+            yield
+            return
+        token = _reading.set({})
+        try:
+            yield
+        finally:
+            _reading.reset(token)
+
+    def normalize(self, text: str) -> str:
+        """``text`` in the knowledge base's terms (``Normalizer.normalize``)."""
+        memo = _reading.get()
+        if memo is None:
+            return self.normalizer.normalize(text)
+        key = (id(self), "normalize", text)
+        found = memo.get(key)
+        if not isinstance(found, str):
+            found = memo[key] = self.normalizer.normalize(text)
+        return found
+
     def words(self, normalized: str) -> list[str]:
         """Meaningful words of normalised text, in order, search-mode segmented."""
+        memo = _reading.get()
+        if memo is None:
+            return self._segment(normalized)
+        key = (id(self), "words", normalized)
+        found = memo.get(key)
+        if not isinstance(found, tuple):
+            found = memo[key] = tuple(self._segment(normalized))
+        return list(found)
+
+    def _segment(self, normalized: str) -> list[str]:
         out = []
         for token in self._tokenizer.lcut_for_search(normalized, HMM=False):
             token = token.strip()
@@ -426,7 +473,7 @@ class Matcher:
     def match(self, text: str, *, audience: Audience | str | None = None) -> Match:
         """Returns the verdict for ``text``; never raises on odd input."""
         cfg = self.config
-        normalized = self.normalizer.normalize(text)
+        normalized = self.normalize(text)
         raw = clean(text)
         intent = (self._smalltalk.get(raw) or self._smalltalk.get(normalized)) if raw else None
         if intent is not None:
@@ -463,26 +510,12 @@ class Matcher:
             shortlist.update(int(i) for i in np.argsort(probabilities)[-cfg.ranker_depth :])
         wanted = Audience(audience) if audience else None
         closest_phrases = self._closest_phrases(word_weights, query_total, shortlist)
-        ranked = []
-        for doc_no in shortlist:
-            doc = self._docs[doc_no]
-            closest = process.extractOne(normalized, doc.phrases, scorer=fuzz.ratio)
-            similarity = closest[1] / 100 if closest is not None else 0.0
-            closeness = closest_phrases.get(doc_no, 0.0)
-            score = (
-                float(lexical[doc_no])
-                + cfg.phrase_weight * closeness
-                + cfg.fuzzy_weight * similarity
-            )
-            if probabilities is not None:
-                score += cfg.ranker_weight * float(probabilities[doc_no])
-            if wanted is not None and doc.entry.audience in (wanted, Audience.BOTH):
-                score += cfg.audience_bonus
-            ranked.append(Candidate(doc.entry, round(min(score, 1.0), 4)))
-        ranked.sort(key=lambda c: c.score, reverse=True)
+        ranked = self._rank(
+            normalized, list(shortlist), lexical, closest_phrases, probabilities, wanted
+        )
         lexical_best = int(np.argmax(lexical)) if touched else None
         signals = self._signals(
-            text, ranked, probabilities, unknown_share, out_of_scope, lexical_best
+            text, ranked, probabilities, unknown_share, out_of_scope, lexical_best, shortlist
         )
         verdict = Match(
             Outcome.UNMATCHED,
@@ -504,6 +537,64 @@ class Matcher:
             return verdict
         return self._verdict(verdict, lone=lone)
 
+    def _rank(
+        self,
+        normalized: str,
+        shortlist: list[int],
+        lexical: np.ndarray[Any, np.dtype[np.float64]],
+        closest_phrases: dict[int, float],
+        probabilities: np.ndarray[Any, Any] | None,
+        wanted: Audience | None,
+    ) -> list[Candidate]:
+        """The shortlist's best candidates, best first: as many as a verdict shows (at least two).
+
+        The edit-distance similarity to an entry's closest example question is the costliest
+        part of a match (one comparison per example question) and weighs least, at most
+        ``fuzzy_weight``. So the entries are scored best-first on everything else, and an entry
+        that could not reach the last shown place even with a perfect similarity is not
+        compared at all. The result is exactly that of scoring every entry.
+        """
+        cfg = self.config
+        shown = max(cfg.max_suggestions, 2)
+        rest: dict[int, float] = {}  # each entry's score without the similarity
+        for doc_no in shortlist:
+            score = float(lexical[doc_no]) + cfg.phrase_weight * closest_phrases.get(doc_no, 0.0)
+            if probabilities is not None:
+                score += cfg.ranker_weight * float(probabilities[doc_no])
+            if wanted is not None and self._docs[doc_no].entry.audience in (wanted, Audience.BOTH):
+                score += cfg.audience_bonus
+            rest[doc_no] = score
+        scored: list[tuple[float, int, Candidate]] = []  # (-score, shortlist position, entry)
+        order = sorted(range(len(shortlist)), key=lambda i: rest[shortlist[i]], reverse=True)
+        for position in order:
+            doc_no = shortlist[position]
+            cutoff = 0.0
+            if len(scored) >= shown:
+                last = -scored[shown - 1][0]
+                if round(min(rest[doc_no] + cfg.fuzzy_weight + 1e-9, 1.0), 4) < last:
+                    break  # neither this entry nor the rest (ordered by the same bound) reach it
+                if cfg.fuzzy_weight > 0:  # a similarity below this cannot reach the last place
+                    cutoff = max(0.0, 100 * (last - 1e-4 - rest[doc_no]) / cfg.fuzzy_weight)
+            doc = self._docs[doc_no]
+            closest = process.extractOne(
+                normalized, doc.phrases, scorer=fuzz.ratio, score_cutoff=cutoff
+            )
+            if closest is None and cutoff > 0:
+                continue
+            similarity = closest[1] / 100 if closest is not None else 0.0
+            score = (  # summed in the order scores always were, so they stay exactly the same
+                float(lexical[doc_no])
+                + cfg.phrase_weight * closest_phrases.get(doc_no, 0.0)
+                + cfg.fuzzy_weight * similarity
+            )
+            if probabilities is not None:
+                score += cfg.ranker_weight * float(probabilities[doc_no])
+            if wanted is not None and doc.entry.audience in (wanted, Audience.BOTH):
+                score += cfg.audience_bonus
+            rounded = round(min(score, 1.0), 4)
+            bisect.insort(scored, (-rounded, position, Candidate(doc.entry, rounded)))
+        return [candidate for _, _, candidate in scored[:shown]]
+
     def _signals(
         self,
         text: str,
@@ -512,8 +603,10 @@ class Matcher:
         unknown_share: float,
         out_of_scope: float,
         lexical_best: int | None,
+        shortlist: Iterable[int],
     ) -> tuple[float, ...]:
-        """The decision's inputs, in the order of ``SIGNALS``."""
+        """The decision's inputs, in the order of ``SIGNALS``; ``lead`` is the best's ranker
+        probability over the highest of the rest of ``shortlist`` (scored or not)."""
         best = ranked[0].score if ranked else 0.0
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         probability = lead = 0.0
@@ -525,7 +618,8 @@ class Matcher:
                 agreement += 0.5 * (best_index == int(np.argmax(probabilities)))
         if probabilities is not None and ranked:
             probability = float(probabilities[self._index_of[ranked[0].entry.id]])
-            others = [float(probabilities[self._index_of[c.entry.id]]) for c in ranked[1:]] or [0.0]
+            best_index = self._index_of[ranked[0].entry.id]
+            others = [float(probabilities[i]) for i in shortlist if i != best_index] or [0.0]
             lead = probability - max(others)
         return (
             best,
@@ -644,7 +738,7 @@ class Matcher:
 
     def topic_words(self, text: str) -> list[str]:
         """The words of ``text`` that could name a topic (no fillers, stopwords or digits)."""
-        return self.words(self.normalizer.normalize(text))
+        return self.words(self.normalize(text))
 
     def named_by(self, text: str, entry_id: str) -> float:
         """Share of ``text``'s known, informative words that name ``entry_id`` (its title and
@@ -667,7 +761,7 @@ class Matcher:
         index = self._index_of.get(entry_id)
         if index is None:
             return 0.0
-        normalized = self.normalizer.normalize(text)
+        normalized = self.normalize(text)
         if not normalized:
             return 1.0
         weights = self._weights(set(self.words(normalized)), self._word_idf)

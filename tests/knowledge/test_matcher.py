@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from knowledge.loader import load_knowledge_base
-from knowledge.matcher import Matcher
+from knowledge.loader import KnowledgeBase, load_knowledge_base
+from knowledge.matcher import MatchConfig, Matcher
 from knowledge.schema import Audience
 from knowledge.verdict import Outcome
 from tests.kbfactory import APARTMENT, CHANNEL, write_kb
@@ -131,3 +132,51 @@ def test_an_english_plural_the_knowledge_base_has_only_in_the_singular_is_read_a
     words = matcher.words(matcher.normalizer.normalize("taxes"))
     assert words == ["tax"] and matcher.knows("tax")
     assert matcher.words(matcher.normalizer.normalize("xyzzies")) == ["xyzzies"]
+
+
+VARIED = (
+    "人才公寓租金多少",
+    "博士来区里工作有什么补贴",
+    "孩子上学怎么办",
+    "补贴",
+    "公司想招几个工程师",
+    "评职称找谁",
+    "How do I apply for the talent apartment?",
+    "乱七八糟的东西",
+    "老家的房子漏水了",
+    "名师多少钱",
+    "父母照料",
+    "乡镇放宽招聘条件",
+)
+
+
+@pytest.mark.parametrize("question", VARIED)
+def test_skipping_entries_that_cannot_place_changes_no_verdict(
+    kb: KnowledgeBase, matcher: Matcher, question: str
+) -> None:
+    # Showing 200 suggestions scores every shortlisted entry; the default (3) skips the
+    # similarity for entries that could not reach third place. The shown ones must not differ.
+    everyone = Matcher(kb, replace(MatchConfig(), max_suggestions=200)).match(question)
+    shown = matcher.match(question)
+    assert [(c.entry.id, c.score) for c in shown.candidates] == [
+        (c.entry.id, c.score) for c in everyone.candidates[: len(shown.candidates)]
+    ]
+    assert len(shown.candidates) == min(3, len(everyone.candidates))
+    assert shown.signals == pytest.approx(everyone.signals, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("question", VARIED)
+def test_a_message_read_once_gives_the_verdict_it_gives_read_afresh(
+    matcher: Matcher, question: str
+) -> None:
+    afresh = matcher.match(question)
+    with matcher.reading():
+        first = matcher.match(question)
+        words = matcher.words(first.normalized)
+        words.append("改动")  # a caller changing its list must not change the memory
+        again = matcher.match(question)
+        assert matcher.words(first.normalized) == words[:-1]
+    for verdict in (first, again):
+        assert verdict.outcome is afresh.outcome
+        assert verdict.candidates == afresh.candidates
+        assert verdict.signals == pytest.approx(afresh.signals, rel=1e-9, abs=1e-12)
