@@ -286,7 +286,7 @@ async def test_the_log_itself_stores_nul_bytes_safely_and_cuts_texts_at_the_stor
             select(TicketMessage.text).where(TicketMessage.ticket_id == ticket)
         )
     assert stored is not None and stored.text.startswith("人才公寓\ufffd怎么申请")
-    assert len(stored.text) == inquiry_log.store_chars == 20_000
+    assert len(stored.text) == inquiry_log.recorder.store_chars == 20_000
     assert message is not None and message.startswith("找\ufffd人工") and len(message) == 20_000
 
 
