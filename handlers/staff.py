@@ -27,8 +27,8 @@ from bot.desk.delivery import Reach, either, reply_to_person, resolve_ticket, we
 from bot.desk.outbox import Outbox
 from bot.desk.staff_desk import DeskError, TicketCard
 from bot.log.export import export_rows
+from bot.log.listing import list_demands, list_inquiries
 from bot.log.models import utcnow
-from bot.log.queries import list_demands, list_inquiries
 from bot.log.stats import compute_stats
 from bot.services import Services
 from bot.texts import Texts, texts

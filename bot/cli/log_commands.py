@@ -31,7 +31,7 @@ from bot.desk.delivery import (
     web_reach,
 )
 from bot.desk.staff_desk import DeskError, StaffDesk
-from bot.log import queries
+from bot.log import listing, queries
 from bot.log.export import COLUMNS, DEMAND_COLUMNS, demand_rows, export_rows, table_rows
 from bot.log.inquiry_log import InquiryLog
 from bot.log.models import Base, Demand
@@ -104,7 +104,7 @@ async def _ticket_problem(session: AsyncSession, inquiry_id: int, exc: Exception
     t = texts()
     if isinstance(exc, InquiryNotFound):
         return t.t("cli.inquiry_not_found", inquiry=inquiry_id)
-    view = await queries.get_inquiry(session, inquiry_id)
+    view = await listing.get_inquiry(session, inquiry_id)
     if view.ticket is None:
         return t.t("cli.no_ticket", inquiry=inquiry_id, outcome=view.row.outcome)
     return t.t("cli.already_resolved", ticket=view.ticket.id, inquiry=inquiry_id)
@@ -125,9 +125,9 @@ def list_command(
     settings = get_settings()
     tz = settings.staff.timezone
 
-    async def work(log: InquiryLog) -> list[queries.InquiryRow]:
+    async def work(log: InquiryLog) -> list[listing.InquiryRow]:
         async with log.sessions() as session:
-            return await queries.list_inquiries(
+            return await listing.list_inquiries(
                 session,
                 status=status.value if status else None,
                 outcome=outcome.value if outcome else None,
@@ -163,9 +163,9 @@ def show_command(inquiry_id: Annotated[int, typer.Argument(help="Inquiry id.")])
     """Show one inquiry with its feedback, ticket and messages."""
     settings = get_settings()
 
-    async def work(log: InquiryLog) -> queries.InquiryView:
+    async def work(log: InquiryLog) -> listing.InquiryView:
         async with log.sessions() as session:
-            return await queries.get_inquiry(session, inquiry_id)
+            return await listing.get_inquiry(session, inquiry_id)
 
     try:
         view = _with_log(settings, work)
@@ -206,7 +206,7 @@ async def _ticket_of(log: InquiryLog, inquiry_id: int) -> int | str:
     """The id of the ticket following up the inquiry, or the locale's words for why there is none."""
     async with log.sessions() as session:
         try:
-            view = await queries.get_inquiry(session, inquiry_id)
+            view = await listing.get_inquiry(session, inquiry_id)
         except InquiryNotFound as exc:
             return await _ticket_problem(session, inquiry_id, exc)
         if view.ticket is None:
@@ -333,11 +333,11 @@ def export_command(
     settings = get_settings()
     tz = settings.staff.timezone
 
-    async def work(log: InquiryLog) -> tuple[list[queries.InquiryRow], list[Demand]]:
+    async def work(log: InquiryLog) -> tuple[list[listing.InquiryRow], list[Demand]]:
         async with log.sessions() as session:
             start = local_midnight(since, tz)
-            rows = await queries.list_inquiries(session, since=start, limit=None)
-            return rows, await queries.list_demands(session, since=start)
+            rows = await listing.list_inquiries(session, since=start, limit=None)
+            return rows, await listing.list_demands(session, since=start)
 
     rows, demands = _with_log(settings, work)
     try:
@@ -437,7 +437,7 @@ def demands_list(
 
     async def work(log: InquiryLog) -> list[Demand]:
         async with log.sessions() as session:
-            return await queries.list_demands(session, since=local_midnight(since, tz))
+            return await listing.list_demands(session, since=local_midnight(since, tz))
 
     demands = _with_log(settings, work)
     if as_json:

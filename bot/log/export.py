@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.log.listing import InquiryRow
 from bot.log.models import Demand
-from bot.log.queries import InquiryRow
 from bot.texts import Texts
 
 __all__ = ["COLUMNS", "DEMAND_COLUMNS", "demand_rows", "export_rows", "position_line", "table_rows"]

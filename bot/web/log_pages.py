@@ -12,9 +12,9 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from bot.log import queries
+from bot.log import listing
 from bot.log.export import export_rows
-from bot.log.queries import InquiryFilter
+from bot.log.listing import InquiryFilter
 from bot.web.console import Console, page_number, request_texts
 from bot.web.security import signed_in
 from knowledge.verdict import Outcome
@@ -59,8 +59,8 @@ async def inquiries_page(console: Console, request: Request) -> Response:
     page = page_number(request)
     size = console.services.settings.web.page_size
     async with console.services.log.sessions() as session:
-        total = await queries.count_inquiries(session, where)
-        rows = await queries.list_inquiries(session, where=where, limit=size, offset=page * size)
+        total = await listing.count_inquiries(session, where)
+        rows = await listing.list_inquiries(session, where=where, limit=size, offset=page * size)
     return console.page(
         request,
         "inquiries.html",
@@ -83,8 +83,8 @@ async def export_inquiries(console: Console, request: Request) -> Response:
     where, kept = _filter(console, request)
     fmt = "csv" if request.query_params.get("format") == "csv" else "xlsx"
     async with console.services.log.sessions() as session:
-        rows = await queries.list_inquiries(session, where=where, limit=EXPORT_LIMIT)
-        demands = await queries.list_demands(session) if fmt == "xlsx" else []
+        rows = await listing.list_inquiries(session, where=where, limit=EXPORT_LIMIT)
+        demands = await listing.list_demands(session) if fmt == "xlsx" else []
     handle, name = tempfile.mkstemp(suffix=f".{fmt}")
     os.close(handle)  # export_rows opens the file by its path
     path = Path(name)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.assistant import Assistant, Person
-from bot.log import queries
+from bot.log import listing, queries
 from bot.log.db import SQLITE_POOL_SIZE, create_engine, upgrade
 from bot.log.inquiry_log import InquiryLog, PersonState
 from bot.log.models import Feedback, Inquiry, Ticket, TicketMessage, TicketReason, utcnow
@@ -57,8 +57,8 @@ async def test_a_redelivered_update_never_makes_a_second_inquiry(
     assert first.inquiry_id == again.inquiry_id
     assert again.ticket_id is None, "a redelivery must not open another ticket"
     async with inquiry_log.sessions() as session:
-        assert await queries.count_rows(session, Inquiry) == 1
-        assert await queries.count_rows(session, Ticket) == 1
+        assert await listing.count_rows(session, Inquiry) == 1
+        assert await listing.count_rows(session, Ticket) == 1
 
 
 async def test_unmatched_questions_open_one_ticket_that_later_questions_join(
@@ -95,7 +95,7 @@ async def test_not_helpful_feedback_opens_a_ticket_and_helpful_does_not(
     assert ticket_id is not None
     async with inquiry_log.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
-        assert await queries.count_rows(session, Feedback) == 2
+        assert await listing.count_rows(session, Feedback) == 2
         text = await session.scalar(
             select(TicketMessage.text).where(TicketMessage.ticket_id == ticket_id)
         )
@@ -151,10 +151,10 @@ async def test_forgetting_a_person_deletes_everything_about_them_and_nothing_els
     async with inquiry_log.sessions() as session:
         people = (await session.scalars(select(PersonRow.key))).all()
         assert list(people) == ["telegram:1002"]
-        assert await queries.count_rows(session, Inquiry) == 1
-        assert await queries.count_rows(session, Ticket) == 1
-        assert await queries.count_rows(session, Feedback) == 0
-        assert await queries.count_rows(session, TicketMessage) == 1
+        assert await listing.count_rows(session, Inquiry) == 1
+        assert await listing.count_rows(session, Ticket) == 1
+        assert await listing.count_rows(session, Feedback) == 0
+        assert await listing.count_rows(session, TicketMessage) == 1
 
 
 async def test_purge_removes_old_resolved_records_and_keeps_open_ones(
@@ -196,11 +196,11 @@ async def test_listing_filters_by_status_outcome_date_and_text(
     await assistant.ask(ALICE, "人才公寓怎么申请", channel="console")
     unmatched = await assistant.ask(BOB, "公积金怎么提取", channel="console")
     async with inquiry_log.sessions() as session:
-        everything = await queries.list_inquiries(session)
-        open_ones = await queries.list_inquiries(session, status="open")
-        answered = await queries.list_inquiries(session, outcome="answered")
-        found = await queries.list_inquiries(session, search="公积金")
-        future = await queries.list_inquiries(session, since=utcnow() + timedelta(days=1))
+        everything = await listing.list_inquiries(session)
+        open_ones = await listing.list_inquiries(session, status="open")
+        answered = await listing.list_inquiries(session, outcome="answered")
+        found = await listing.list_inquiries(session, search="公积金")
+        future = await listing.list_inquiries(session, since=utcnow() + timedelta(days=1))
     assert [r.text for r in everything] == ["公积金怎么提取", "人才公寓怎么申请"]
     assert [r.id for r in open_ones] == [unmatched.inquiry_id]
     assert [r.entry_id for r in answered] == ["housing-talent-apartment"]
@@ -224,8 +224,8 @@ async def test_fifty_concurrent_people_are_all_logged(
     )
     assert len({r.inquiry_id for r in replies}) == 50
     async with inquiry_log.sessions() as session:
-        assert await queries.count_rows(session, Inquiry) == 50
-        assert await queries.count_rows(session, PersonRow) == 50
+        assert await listing.count_rows(session, Inquiry) == 50
+        assert await listing.count_rows(session, PersonRow) == 50
     pool_size = SQLITE_POOL_SIZE if database_url.startswith("sqlite") else 20
     assert 1 <= len(opened) <= pool_size
 
@@ -250,8 +250,8 @@ async def test_the_same_update_arriving_several_times_at_once_is_stored_once(
     assert sum(r.ticket_id is not None for r in first) == 1, "one ticket, not five"
     assert len({r.inquiry_id for r in replies[5:]}) == 1
     async with inquiry_log.sessions() as session:
-        assert await queries.count_rows(session, Inquiry) == 2
-        assert await queries.count_rows(session, Ticket) == 1
+        assert await listing.count_rows(session, Inquiry) == 2
+        assert await listing.count_rows(session, Ticket) == 1
 
 
 async def test_nul_bytes_and_huge_texts_are_stored_safely_and_matched_on_their_start(
@@ -302,7 +302,7 @@ async def test_forged_ids_beyond_the_integer_range_simply_find_nothing(
     await inquiry_log.mark_replied(-forged)
     async with inquiry_log.sessions.begin() as session:
         with pytest.raises(queries.InquiryNotFound):
-            await queries.get_inquiry(session, forged)
+            await listing.get_inquiry(session, forged)
         with pytest.raises(queries.InquiryNotFound):
             await queries.assign_ticket(session, inquiry_id=forged, staff="王")
         with pytest.raises(queries.InquiryNotFound):

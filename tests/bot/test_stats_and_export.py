@@ -8,7 +8,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bot.assistant import Assistant, Person
-from bot.log import queries
+from bot.log import listing, queries
 from bot.log.export import COLUMNS, export_rows
 from bot.log.inquiry_log import InquiryLog
 from bot.log.models import Ticket, utcnow
@@ -83,7 +83,7 @@ async def test_xlsx_export_has_chinese_headers_widths_and_a_frozen_header(
     await assistant.ask(Person("console:x", "张三"), "人才公寓怎么申请", channel="console")
     await assistant.ask(Person("console:x", "张三"), "公积金怎么提取", channel="console")
     async with inquiry_log.sessions() as session:
-        rows = await queries.list_inquiries(session, limit=None)
+        rows = await listing.list_inquiries(session, limit=None)
     target = tmp_path / "log.xlsx"
     export_rows(rows, target, fmt="xlsx", t=texts("zh"), timezone="Asia/Shanghai")
     sheet = load_workbook(target).active
@@ -107,7 +107,7 @@ async def test_csv_export_is_utf8_with_bom_for_excel(
         Person("console:x", "张三"), "人才公寓怎么申请", channel="console"
     )
     async with inquiry_log.sessions() as session:
-        rows = await queries.list_inquiries(session)
+        rows = await listing.list_inquiries(session)
     target = tmp_path / "log.csv"
     export_rows(rows, target, fmt="csv", t=texts("zh"), timezone="Asia/Shanghai")
     raw = target.read_bytes()

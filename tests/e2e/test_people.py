@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from bot.app import COMMANDS
-from bot.log import queries
+from bot.log import listing
 from bot.log.models import Feedback, Inquiry, Person, Ticket
 from bot.texts import texts
 from tests.e2e.conftest import Running
@@ -225,8 +225,8 @@ async def test_a_forged_feedback_button_for_someone_elses_inquiry_changes_nothin
     await fake.wait_until(lambda: len(fake.callback_answers) >= 6, what="all taps answered")
     assert all(a.get("text") == ZH.t("error.expired") for a in fake.callback_answers)
     async with running.services.log.sessions() as session:
-        assert await queries.count_rows(session, Feedback) == 0
-        assert await queries.count_rows(session, Ticket) == 0
+        assert await listing.count_rows(session, Feedback) == 0
+        assert await listing.count_rows(session, Ticket) == 0
 
 
 async def test_a_flood_wait_in_the_middle_of_a_conversation_is_retried(running: Running) -> None:
