@@ -127,6 +127,12 @@ def _person_upsert(dialect: str) -> Any:
 
 
 @cache
+def _people_upsert(dialect: str) -> Any:
+    """``_person_upsert`` returning each row's key too, for ``touch_people``; built once."""
+    return _person_upsert(dialect).returning(Person.key)
+
+
+@cache
 def _inquiry_insert(dialect: str) -> Any:
     """The inquiry insert, ignoring a duplicate Telegram update id; built once per dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -201,8 +207,7 @@ async def touch_people(
     ]
     if not rows:
         return {}
-    statement = _person_upsert(_dialect(session)).returning(Person.key)
-    result = await session.execute(statement, rows)
+    result = await session.execute(_people_upsert(_dialect(session)), rows)
     return {key: person_id for person_id, key in result.all()}
 
 

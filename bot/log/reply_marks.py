@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.log import queries
@@ -18,6 +18,12 @@ __all__ = ["ReplyMarks"]
 
 MAX_MARKS = 500
 """At most this many replies are marked as sent by one statement."""
+_MARK = (
+    update(Inquiry)
+    .where(Inquiry.id.in_(bindparam("ids", expanding=True)))
+    .values(replied_at=bindparam("now"))
+)
+"""Built once, so SQLAlchemy keys it once (see ``bot.log.recorder``)."""
 
 
 class ReplyMarks:
@@ -51,9 +57,7 @@ class ReplyMarks:
                 # One UPDATE: no BEGIN/COMMIT round trips on PostgreSQL (autocommit).
                 async with self._autocommit.begin() as connection:
                     await connection.execute(
-                        update(Inquiry)
-                        .where(Inquiry.id.in_([inquiry_id for inquiry_id, _ in batch]))
-                        .values(replied_at=utcnow())
+                        _MARK, {"ids": [inquiry_id for inquiry_id, _ in batch], "now": utcnow()}
                     )
             except Exception as failed:  # noqa: BLE001 - each waiting caller gets it
                 error = failed
