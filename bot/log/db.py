@@ -15,6 +15,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +30,7 @@ __all__ = [
     "SQLITE_POOL_SIZE",
     "alembic_config",
     "create_engine",
+    "database_unavailable",
     "describe_url",
     "session_factory",
     "upgrade",
@@ -125,3 +128,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
     logger.info("database %s is at revision %s", describe_url(str(engine.url)), revision)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is away (not that this record is bad)."""
+    if isinstance(error, DBAPIError):
+        return not isinstance(error, IntegrityError | DataError | ProgrammingError)
+    # PoolTimeout: every pooled connection stayed busy for pool_timeout seconds.
+    return isinstance(error, OSError | TimeoutError | PoolTimeout)

@@ -26,14 +26,14 @@ from bot.log import queries
 from bot.log.db import create_engine, session_factory, upgrade
 from bot.log.models import Inquiry, Ticket, TicketLink, TicketReason
 from bot.log.models import Person as PersonRow
-from bot.log.person_state import PersonState, Profile, StateReader, database_unavailable
+from bot.log.person_state import PersonState, Profile, StateReader
 from bot.log.queries import NotYours
 from bot.log.recorder import Recorder, person_fields, redelivered
 from bot.log.reply_marks import ReplyMarks
 from bot.log.spool import Spool, default_spool_path
 from knowledge.verdict import Outcome
 
-__all__ = ["InquiryLog", "NotYours", "PersonState", "Profile", "database_unavailable"]
+__all__ = ["InquiryLog", "NotYours", "PersonState", "Profile"]
 
 
 class InquiryLog:

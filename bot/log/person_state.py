@@ -16,31 +16,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.assistant import LastEntry
 from bot.log import queries
+from bot.log.db import database_unavailable
 from bot.log.models import Inquiry, Ticket
 from bot.log.models import Person as PersonRow
 from knowledge.schema import Audience
 from knowledge.verdict import Outcome
 
-__all__ = ["PersonState", "Profile", "StateReader", "database_unavailable"]
+__all__ = ["PersonState", "Profile", "StateReader"]
 
 logger = logging.getLogger(__name__)
 
 MAX_STATES = 200
 """At most this many people's states are read by one statement."""
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` says the database is away (not that this record is bad)."""
-    if isinstance(error, DBAPIError):
-        return not isinstance(error, IntegrityError | DataError | ProgrammingError)
-    # PoolTimeout: every pooled connection stayed busy for pool_timeout seconds.
-    return isinstance(error, OSError | TimeoutError | PoolTimeout)
 
 
 @dataclass(frozen=True)

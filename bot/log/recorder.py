@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.assistant import STORE_CHARS, Person, Recorded, Reply
 from bot.log import queries
+from bot.log.db import database_unavailable
 from bot.log.models import Base, Inquiry, TicketReason, utcnow
-from bot.log.person_state import database_unavailable
 from bot.log.spool import Spool
 from knowledge.verdict import Outcome
 
