@@ -129,10 +129,17 @@ _tokenizer_lock = threading.Lock()
 _base_tokenizer: jieba.Tokenizer | None = None
 _pos_tags: frozenset[str] | None = None
 
-_reading: ContextVar[dict[tuple[int, str, str], tuple[str, ...] | str] | None] = ContextVar(
-    "matcher_reading", default=None
-)
-"""Within ``Matcher.reading()``: each text's normal form and words, worked out once."""
+
+@dataclass
+class _Reading:
+    """Within ``Matcher.reading()``: each text's normal form and words, worked out once."""
+
+    normal: dict[tuple[int, str], str] = field(default_factory=dict)
+    words: dict[tuple[int, str], tuple[str, ...]] = field(default_factory=dict)
+    """Both keyed by (the matcher's ``id``, the text)."""
+
+
+_reading: ContextVar[_Reading | None] = ContextVar("matcher_reading", default=None)
 
 CONTENT_TAGS = frozenset({"vn", "an", "j", "nz", "eng", "i", "l"})
 """jieba part-of-speech tags (besides every noun tag ``n*``) of words that name a topic."""
@@ -390,7 +397,7 @@ class Matcher:
         if _reading.get() is not None:
             yield
             return
-        token = _reading.set({})
+        token = _reading.set(_Reading())
         try:
             yield
         finally:
@@ -401,22 +408,20 @@ class Matcher:
         memo = _reading.get()
         if memo is None:
             return self.normalizer.normalize(text)
-        key = (id(self), "normalize", text)
-        found = memo.get(key)
-        if not isinstance(found, str):
-            found = memo[key] = self.normalizer.normalize(text)
-        return found
+        key = (id(self), text)
+        if key not in memo.normal:
+            memo.normal[key] = self.normalizer.normalize(text)
+        return memo.normal[key]
 
     def words(self, normalized: str) -> list[str]:
         """Meaningful words of normalised text, in order, search-mode segmented."""
         memo = _reading.get()
         if memo is None:
             return self._segment(normalized)
-        key = (id(self), "words", normalized)
-        found = memo.get(key)
-        if not isinstance(found, tuple):
-            found = memo[key] = tuple(self._segment(normalized))
-        return list(found)
+        key = (id(self), normalized)
+        if key not in memo.words:
+            memo.words[key] = tuple(self._segment(normalized))
+        return list(memo.words[key])
 
     def _segment(self, normalized: str) -> list[str]:
         out = []
