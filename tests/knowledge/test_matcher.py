@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -180,3 +183,34 @@ def test_a_message_read_once_gives_the_verdict_it_gives_read_afresh(
         assert verdict.outcome is afresh.outcome
         assert verdict.candidates == afresh.candidates
         assert verdict.signals == pytest.approx(afresh.signals, rel=1e-9, abs=1e-12)
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_SIGNALS_OF = """
+import json, sys
+from pathlib import Path
+from knowledge.loader import load_knowledge_base, DEFAULT_KB_DIR
+from knowledge.matcher import Matcher
+matcher = Matcher(load_knowledge_base(DEFAULT_KB_DIR), cache_dir=Path(sys.argv[1]))
+questions = ["人才购补贴多少钱", "安居购补贴多少钱", "三个国补贴多少钱", "人才公寓租金多少"]
+print(json.dumps([repr(matcher.match(q).signals) for q in questions]))
+"""
+
+
+def test_a_verdict_does_not_depend_on_the_process_s_string_hashing(tmp_path: Path) -> None:
+    # Each process hashes strings with its own seed; weights summed in set order made the
+    # signals of the same question differ in their last digits from one run to the next.
+    runs = []
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGNALS_OF, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(done.stdout)
+    assert runs[0] == runs[1] == runs[2]
