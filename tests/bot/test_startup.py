@@ -124,3 +124,18 @@ def test_what_is_loaded_before_serving_is_left_out_of_full_collections() -> None
         assert not any(o is kept for o in gc.get_objects())  # no generation holds them now
     finally:
         gc.unfreeze()
+
+
+def test_servers_run_on_uvloop_and_finish_their_work() -> None:
+    import uvloop
+
+    from bot.app import run_loop
+
+    seen: list[object] = []
+
+    async def serve() -> None:
+        await asyncio.sleep(0)
+        seen.append(asyncio.get_running_loop())
+
+    run_loop(serve())
+    assert len(seen) == 1 and isinstance(seen[0], uvloop.Loop)
