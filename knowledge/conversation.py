@@ -145,6 +145,10 @@ OOS_FOLLOW_UP = 0.6
 """A follow-up with a topic of its own that the ranker gives this "not ours" probability, and the
 entry before does not cover, is refused rather than read against that entry."""
 
+CONTEXT_FLOOR = 0.5
+"""A message mid-conversation left unmatched whose best candidate, scoring this, is the entry
+answered before is about that entry."""
+
 ELSEWHERE_SCORE = 0.6
 ELSEWHERE_LEAD = 0.1
 """A follow-up the entry before does not cover, whose own best candidate scores this, leads the
@@ -216,15 +220,25 @@ class Understanding:
 
     @staticmethod
     def _again(match: Match, context: Entry | None) -> Match:
-        """A suggestion led by the entry answered just before is that entry, answered.
+        """What the conversation settles that the message's own words leave open.
 
-        "区里目录能把我们岗位放进去吗" right after the demand catalogue: the message's own best
-        reading and the conversation agree, so asking "您是不是想问" would only slow the person.
+        Mid-conversation a person is asking about our measures, so the doubt a suggestion or a
+        refusal expresses (is this ours at all?) is mostly gone:
+        - a suggestion led by the entry answered just before ("区里目录能把我们岗位放进去吗" right
+          after the demand catalogue) is that entry, answered;
+        - a message left unmatched whose best candidate is still the entry before, scoring at
+          least ``CONTEXT_FLOOR``, is about that entry, unless the ranker reads it as not ours.
         """
+        if context is None or not match.candidates:
+            return match
+        led_by_context = match.candidates[0].entry.id == context.id
+        if match.outcome is Outcome.SUGGESTED and led_by_context:
+            return replace(match, outcome=Outcome.ANSWERED, via_context=True)
         if (
-            context is not None
-            and match.outcome is Outcome.SUGGESTED
-            and match.candidates[0].entry.id == context.id
+            match.outcome is Outcome.UNMATCHED
+            and led_by_context
+            and match.candidates[0].score >= CONTEXT_FLOOR
+            and _not_ours_probability(match) < OOS_FOLLOW_UP
         ):
             return replace(match, outcome=Outcome.ANSWERED, via_context=True)
         return match

@@ -284,6 +284,20 @@ def test_a_suggestion_led_by_the_entry_just_answered_answers_it(
     assert other.outcome is Outcome.SUGGESTED
 
 
+def test_a_message_left_unmatched_but_led_by_the_entry_before_is_about_it(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    question = "Do foreigners qualify?"
+    window = kb.get("ch-talent-window")
+    alone = understanding.understand(question)
+    assert alone.outcome is Outcome.UNMATCHED and alone.candidates[0].entry is window
+    match = understanding.understand(question, context=window)
+    assert match.outcome is Outcome.ANSWERED and match.entry is window and match.via_context
+    # What the entry before does not lead stays refused, in that same conversation.
+    for off_topic in ("Is it safe there?", "那附近有好吃的吗"):
+        assert understanding.understand(off_topic, context=window).answered == (), off_topic
+
+
 def test_entries_offered_for_several_questions_come_best_first(
     understanding: Understanding,
 ) -> None:
