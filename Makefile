@@ -68,6 +68,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind4.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind5.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind5.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind6.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind6.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres
