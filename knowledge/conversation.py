@@ -58,6 +58,9 @@ _QUESTION_MARK = re.compile(
 )
 _POINTS_AT_IT = re.compile(r"(那种|这种|那类|这类|刚才说的|你说的|上面说的|前面说的)")
 POINTED_COVERAGE = 0.25
+_REFERS_BACK = re.compile(r"这个|那个|这项|那项|这种|那种|它|该|\b(it|this|that|these|those)\b")
+"""Words pointing at what was said before ("这个和市里的有啥区别"): such a message is not moved
+to another entry on its own words alone."""
 _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
 _NEW_TOPIC = re.compile(r"^(另外|对了|还有个事|还有件事|顺便问|再问个|by the way|also,|btw)")
 """Openings that turn to another question: what follows is read on its own words unless the
@@ -148,6 +151,12 @@ entry before does not cover, is refused rather than read against that entry."""
 CONTEXT_FLOOR = 0.5
 """A message mid-conversation left unmatched whose best candidate, scoring this, is the entry
 answered before is about that entry."""
+
+NAMED_ELSEWHERE_CONFIDENCE = 0.75
+"""A follow-up whose own words name one entry outside the entry before's family, and which its
+own reading suggests at this confidence or more (just under answering), is answered with that
+entry ("孩子上学呢" after the spouse's job) instead of offered; below it ("What about my wife?"
+after the apartment) the entry is offered."""
 
 ELSEWHERE_SCORE = 0.6
 ELSEWHERE_LEAD = 0.1
@@ -330,6 +339,14 @@ class Understanding:
                 return own
             if own.outcome is not Outcome.ANSWERED:
                 offered = None if covered else self._offered_instead(topic_text, own, context)
+                if (
+                    offered
+                    and len(offered) == 1
+                    and own.outcome is Outcome.SUGGESTED
+                    and (own.confidence or 0.0) >= NAMED_ELSEWHERE_CONFIDENCE
+                    and not _REFERS_BACK.search(lowered)
+                ):
+                    return replace(own, outcome=Outcome.ANSWERED, candidates=offered)
                 if offered:
                     return replace(own, outcome=Outcome.SUGGESTED, candidates=offered)
             if (

@@ -215,12 +215,13 @@ def test_a_one_word_or_aspect_follow_up_stays_with_the_entry_before(
     assert match.entry is apartment and match.via_context
 
 
-def test_a_follow_up_naming_another_measure_is_offered_that_measure_not_the_entry_before(
+def test_a_follow_up_naming_another_measure_gets_that_measure_not_the_entry_before(
     understanding: Understanding, kb: KnowledgeBase
 ) -> None:
     home_buying = kb.get("housing-home-buying-help")
     match = understanding.understand("创业中心怎么申请", context=home_buying)
-    assert match.outcome is Outcome.SUGGESTED
+    # Its own reading suggests the incubator just under the answer line: answered with it.
+    assert match.outcome is Outcome.ANSWERED
     assert [c.entry.id for c in match.candidates] == ["innov-incubator"]
 
 
@@ -296,6 +297,23 @@ def test_a_message_left_unmatched_but_led_by_the_entry_before_is_about_it(
     # What the entry before does not lead stays refused, in that same conversation.
     for off_topic in ("Is it safe there?", "那附近有好吃的吗"):
         assert understanding.understand(off_topic, context=window).answered == (), off_topic
+
+
+def test_a_sibling_topic_its_own_words_name_is_answered_unless_it_points_back(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    spouse = kb.get("greencard-spouse-job")
+    match = understanding.understand("孩子上学呢", context=spouse)
+    assert match.outcome is Outcome.ANSWERED
+    assert match.entry is kb.get("greencard-children-school")
+    # Read with less confidence on its own, the sibling is offered, not answered.
+    parents = understanding.understand("老人看病呢", context=spouse)
+    assert parents.outcome is Outcome.SUGGESTED
+    assert [c.entry.id for c in parents.candidates] == ["greencard-parent-care"]
+    # "这个" points at the entry before: not moved to another entry on its words alone.
+    apartment = kb.get("housing-talent-apartment")
+    pointing = understanding.understand("这个和市里的有啥区别", context=apartment)
+    assert pointing.outcome is not Outcome.ANSWERED or pointing.entry is apartment
 
 
 def test_entries_offered_for_several_questions_come_best_first(
