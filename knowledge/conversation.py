@@ -99,7 +99,11 @@ _FITS_ME = re.compile(r"行不行|行吗|成吗|可以吗|可以不|能行吗")
 _ENGLISH_ANAPHORA = re.compile(r"\b(there|it|this|that|them|they)\b")
 """Words pointing back at the topic before ("Can I register my company there too?")…"""
 _EXISTENTIAL = re.compile(r"^((and|so|ok|also) )?(is|are) there\b|\bthere (is|are)\b")
-"""…but not the "there" of "Is there a canteen nearby?"."""
+"""…but not the "there" of "Is there a canteen nearby?"…"""
+_RELATIVE_THAT = re.compile(
+    r"(?<=[a-z]) that (?=(we|i|you|they|he|she|my|our|can|could|would|will|might|may|should)\b)"
+)
+"""…nor the "that" opening a relative clause ("job fairs that we could join")."""
 
 
 def _about_me(lowered: str) -> bool:
@@ -122,7 +126,7 @@ def _answered_in_context(own: Match, entry: Entry) -> Match:
 
 
 def _points_back(lowered: str) -> bool:
-    return bool(_ENGLISH_ANAPHORA.search(_EXISTENTIAL.sub(" ", lowered)))
+    return bool(_ENGLISH_ANAPHORA.search(_RELATIVE_THAT.sub(" ", _EXISTENTIAL.sub(" ", lowered))))
 
 
 _ASKER = re.compile(

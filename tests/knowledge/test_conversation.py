@@ -316,6 +316,17 @@ def test_a_sibling_topic_its_own_words_name_is_answered_unless_it_points_back(
     assert pointing.outcome is not Outcome.ANSWERED or pointing.entry is apartment
 
 
+def test_a_relative_that_does_not_point_back_at_the_entry_before(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    posting = kb.get("recruit-free-job-posting")
+    match = understanding.understand("Any job fairs coming up that we can attend?", context=posting)
+    assert match.entry is kb.get("recruit-job-fair") and not match.via_context
+    # "that" as a pointer still points back.
+    again = understanding.understand("Can we post that there too?", context=posting)
+    assert again.entry is posting and again.via_context
+
+
 def test_entries_offered_for_several_questions_come_best_first(
     understanding: Understanding,
 ) -> None:
