@@ -8,15 +8,17 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.log.models import (
     Base,
@@ -43,11 +45,15 @@ __all__ = [
     "assign_ticket",
     "forget_person",
     "log_inquiry",
+    "log_inquiry_now",
     "open_ticket",
+    "open_ticket_now",
     "purge_resolved",
     "resolve_ticket",
     "storable_id",
+    "touch_people_now",
     "touch_person",
+    "touch_person_now",
 ]
 
 OPEN_STATUSES = (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)
@@ -86,9 +92,29 @@ class TicketError(ValueError):
 Executor = AsyncSession | AsyncConnection
 """Hot-path functions run Core statements and accept a session or a bare connection."""
 
+SyncExecutor = Session | Connection
+"""The same on the synchronous side: the ``…_now`` functions, which the async ones run through
+``run_sync`` and the inquiry log's direct SQLite writer calls as they are (one code path)."""
 
-def _dialect(executor: Executor) -> str:
-    if isinstance(executor, AsyncConnection):
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _awaitable(
+    now: Callable[Concatenate[SyncExecutor, P], T],
+) -> Callable[Concatenate[Executor, P], Awaitable[T]]:
+    """The async form of a ``…_now`` function: the same statements, through ``run_sync``."""
+
+    @wraps(now)
+    async def run(session: Executor, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await session.run_sync(now, *args, **kwargs)
+
+    return run
+
+
+def _dialect(executor: SyncExecutor) -> str:
+    if isinstance(executor, Connection):
         return executor.dialect.name
     return executor.get_bind().dialect.name
 
@@ -156,8 +182,8 @@ def _inquiry_insert(dialect: str) -> Any:
     )
 
 
-async def touch_person(
-    session: Executor,
+def touch_person_now(
+    session: SyncExecutor,
     *,
     key: str,
     channel: str,
@@ -179,12 +205,12 @@ async def touch_person(
         "username": username,
         "now": now or utcnow(),
     }
-    person_id: int = (await session.execute(_person_upsert(_dialect(session)), params)).scalar_one()
+    person_id: int = session.execute(_person_upsert(_dialect(session)), params).scalar_one()
     return person_id
 
 
-async def touch_people(
-    session: Executor, people: Sequence[dict[str, Any]], *, now: datetime | None = None
+def touch_people_now(
+    session: SyncExecutor, people: Sequence[dict[str, Any]], *, now: datetime | None = None
 ) -> dict[str, int]:
     """``touch_person`` for several people in one statement; returns key -> id.
 
@@ -207,12 +233,12 @@ async def touch_people(
     ]
     if not rows:
         return {}
-    result = await session.execute(_people_upsert(_dialect(session)), rows)
+    result = session.execute(_people_upsert(_dialect(session)), rows)
     return {key: person_id for person_id, key in result.all()}
 
 
-async def log_inquiry(
-    session: Executor,
+def log_inquiry_now(
+    session: SyncExecutor,
     *,
     person_id: int,
     channel: str,
@@ -242,12 +268,10 @@ async def log_inquiry(
         "audience": audience,
         "created_at": now or utcnow(),
     }
-    inserted = (
-        await session.execute(_inquiry_insert(_dialect(session)), params)
-    ).scalar_one_or_none()
+    inserted = session.execute(_inquiry_insert(_dialect(session)), params).scalar_one_or_none()
     if inserted is not None:
         return inserted, True
-    existing = await session.scalar(select(Inquiry.id).where(Inquiry.update_id == update_id))
+    existing = session.scalar(select(Inquiry.id).where(Inquiry.update_id == update_id))
     if existing is None:  # pragma: no cover - the conflict target is update_id
         raise RuntimeError("inquiry insert ignored without a duplicate update id")
     return existing, False
@@ -288,8 +312,8 @@ _LINK_INQUIRY = (
 )
 
 
-async def open_ticket(
-    session: Executor,
+def open_ticket_now(
+    session: SyncExecutor,
     *,
     person_id: int,
     reason: TicketReason,
@@ -303,10 +327,10 @@ async def open_ticket(
     Core statements only, so the per-message hot path skips the ORM's unit of work.
     """
     now = now or utcnow()
-    ticket_id = await session.scalar(_OPEN_TICKET_OF_PERSON, {"person": person_id})
+    ticket_id = session.scalar(_OPEN_TICKET_OF_PERSON, {"person": person_id})
     if ticket_id is None:
         params = {"person": person_id, "inquiry": inquiry_id, "reason": reason.value, "now": now}
-        ticket_id = (await session.execute(_NEW_TICKET, params)).scalar_one()
+        ticket_id = session.execute(_NEW_TICKET, params).scalar_one()
     message = {
         "ticket": ticket_id,
         "author": "person",
@@ -314,10 +338,16 @@ async def open_ticket(
         "recipient": "staff",
     }
     text = text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
-    await session.execute(_NEW_MESSAGE, {**message, "text": text, "now": now})
+    session.execute(_NEW_MESSAGE, {**message, "text": text, "now": now})
     if inquiry_id is not None:
-        await session.execute(_LINK_INQUIRY, {"inquiry": inquiry_id, "ticket": ticket_id})
+        session.execute(_LINK_INQUIRY, {"inquiry": inquiry_id, "ticket": ticket_id})
     return int(ticket_id)
+
+
+touch_person = _awaitable(touch_person_now)
+touch_people = _awaitable(touch_people_now)
+log_inquiry = _awaitable(log_inquiry_now)
+open_ticket = _awaitable(open_ticket_now)
 
 
 class FeedbackExists(Exception):
