@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.assistant import STORE_CHARS, Person, Recorded, Reply
 from bot.log import queries
 from bot.log.db import create_engine, session_factory, upgrade
+from bot.log.direct import DirectWriter
 from bot.log.models import Inquiry, Ticket, TicketLink, TicketReason
 from bot.log.models import Person as PersonRow
 from bot.log.person_state import PersonState, Profile, StateReader
@@ -72,6 +73,7 @@ class InquiryLog:
             spool if spool is not None else Spool(default_spool_path(str(engine.url))),
             store_chars=store_chars,
             retry_max_seconds=retry_max_seconds,
+            direct=DirectWriter.for_engine(engine),
         )
         self.states = StateReader(autocommit)
         self.marks = ReplyMarks(autocommit)

@@ -20,16 +20,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.assistant import STORE_CHARS, Person, Recorded, Reply
 from bot.log import queries
 from bot.log.db import database_unavailable
+from bot.log.direct import DirectWriter
 from bot.log.models import Base, Inquiry, TicketReason, utcnow
 from bot.log.spool import Spool
 from knowledge.verdict import Outcome
 
-__all__ = ["Recorder", "person_fields", "redelivered"]
+__all__ = ["Recorder", "person_fields", "redelivered", "redelivered_now"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +70,15 @@ def _telegram_id(person: Person) -> int | None:
     return int(rest) if prefix == "telegram" and rest.lstrip("-").isdigit() else None
 
 
-async def redelivered(connection: AsyncConnection, inquiry_id: int) -> Recorded:
+def redelivered_now(connection: Connection, inquiry_id: int) -> Recorded:
     """The inquiry a redelivered update already made, and whether its reply went out."""
-    replied = await connection.scalar(select(Inquiry.replied_at).where(Inquiry.id == inquiry_id))
+    replied = connection.scalar(select(Inquiry.replied_at).where(Inquiry.id == inquiry_id))
     return Recorded(inquiry_id, None, already_replied=replied is not None)
+
+
+async def redelivered(connection: AsyncConnection, inquiry_id: int) -> Recorded:
+    """``redelivered_now`` on an async connection."""
+    return await connection.run_sync(redelivered_now, inquiry_id)
 
 
 def person_fields(person: Person) -> dict[str, Any]:
@@ -94,6 +101,8 @@ class Recorder:
         spool: where inquiries go while the database is away.
         store_chars: longer texts are stored cut to this many characters.
         retry_max_seconds: the longest wait between two attempts to replay the spool.
+        direct: writes batches in place when the database is a SQLite file (see
+            ``bot.log.direct``); without it, or while its lock is taken, through ``engine``.
     """
 
     def __init__(
@@ -103,9 +112,11 @@ class Recorder:
         *,
         store_chars: int = STORE_CHARS,
         retry_max_seconds: float = 30.0,
+        direct: DirectWriter | None = None,
     ) -> None:
         self.engine = engine
         self.spool = spool
+        self.direct = direct
         self.store_chars = store_chars
         self.retry_max_seconds = retry_max_seconds
         self._retry_delay = 0.0
@@ -134,6 +145,8 @@ class Recorder:
         if self._writer is not None and not self._writer.done() and self._queue is not None:
             self._queue.put_nowait(None)
             await self._writer
+        if self.direct is not None:
+            await self.direct.close()
 
     async def record(
         self,
@@ -334,18 +347,10 @@ class Recorder:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            async with self.engine.begin() as connection:
-                people = {p.person.key: person_fields(p.person) for p in batch}
-                if len(people) == 1:
-                    (fields,) = people.values()
-                    ids = {fields["key"]: await queries.touch_person(connection, **fields)}
-                else:
-                    ids = await queries.touch_people(connection, list(people.values()))
-                if len(batch) == 1:
-                    results = [await self._write(connection, batch[0], ids[batch[0].person.key])]
-                else:
-                    # One look-up and one multi-row insert for the whole batch, not a round trip per row.
-                    results = await self._write_many(connection, batch, ids)
+            results = self.direct.write(self._write_batch, batch) if self.direct else None
+            if results is None:  # no direct writer, or its lock is taken: the pool's way
+                async with self.engine.begin() as connection:
+                    results = await connection.run_sync(self._write_batch, batch)
         except Exception as error:  # noqa: BLE001 - retried one by one, so one bad record fails alone
             if database_unavailable(error):
                 self._spool_batch(batch, error)
@@ -358,6 +363,19 @@ class Recorder:
             return
         for pending, result in zip(batch, results, strict=True):
             self._settle(pending, result=result)
+
+    def _write_batch(self, connection: Connection, batch: list[_Pending]) -> list[Recorded]:
+        """The batch's people, inquiries and tickets, in the caller's transaction."""
+        people = {p.person.key: person_fields(p.person) for p in batch}
+        if len(people) == 1:
+            (fields,) = people.values()
+            ids = {fields["key"]: queries.touch_person_now(connection, **fields)}
+        else:
+            ids = queries.touch_people_now(connection, list(people.values()))
+        if len(batch) == 1:
+            return [self._write(connection, batch[0], ids[batch[0].person.key])]
+        # One look-up and one multi-row insert for the whole batch, not a round trip per row.
+        return self._write_many(connection, batch, ids)
 
     @staticmethod
     def _settle(
@@ -405,13 +423,13 @@ class Recorder:
             return TicketReason.HUMAN_REQUEST
         return TicketReason.UNMATCHED
 
-    async def _follow_up(
-        self, connection: AsyncConnection, pending: _Pending, person_id: int, inquiry_id: int
+    def _follow_up(
+        self, connection: Connection, pending: _Pending, person_id: int, inquiry_id: int
     ) -> int | None:
         reason = self._follow_up_reason(pending)
         if reason is None:
             return None
-        return await queries.open_ticket(
+        return queries.open_ticket_now(
             connection,
             person_id=person_id,
             reason=reason,
@@ -420,27 +438,23 @@ class Recorder:
             author_name=pending.person.display_name,
         )
 
-    async def _write(
-        self, connection: AsyncConnection, pending: _Pending, person_id: int
-    ) -> Recorded:
+    def _write(self, connection: Connection, pending: _Pending, person_id: int) -> Recorded:
         """One record: insert (or find the redelivered one), then open or join a ticket."""
-        inquiry_id, created = await queries.log_inquiry(
+        inquiry_id, created = queries.log_inquiry_now(
             connection, person_id=person_id, **self._inquiry_values(pending)
         )
         if not created:
-            return await redelivered(connection, inquiry_id)
-        return Recorded(
-            inquiry_id, await self._follow_up(connection, pending, person_id, inquiry_id)
-        )
+            return redelivered_now(connection, inquiry_id)
+        return Recorded(inquiry_id, self._follow_up(connection, pending, person_id, inquiry_id))
 
-    async def _write_many(
-        self, connection: AsyncConnection, batch: list[_Pending], person_ids: dict[str, int]
+    def _write_many(
+        self, connection: Connection, batch: list[_Pending], person_ids: dict[str, int]
     ) -> list[Recorded]:
         """A batch: one look-up of known update ids, one multi-row insert, then the tickets."""
         wanted = {p.update_id for p in batch if p.update_id is not None}
         known: dict[int, tuple[int, bool]] = {}
         if wanted:
-            rows = await connection.execute(_KNOWN_UPDATES, {"update_ids": sorted(wanted)})
+            rows = connection.execute(_KNOWN_UPDATES, {"update_ids": sorted(wanted)})
             known = {int(u): (int(i), r is not None) for u, i, r in rows if u is not None}
         fresh: list[_Pending] = []
         taken: set[int] = set()
@@ -458,7 +472,7 @@ class Recorder:
         ]
         new_ids: list[int] = []
         if values:
-            result = await connection.execute(_INSERT_MANY, values)
+            result = connection.execute(_INSERT_MANY, values)
             new_ids = list(result.scalars())
         created = dict(zip((id(p) for p in fresh), new_ids, strict=True))
         by_update = {p.update_id: created[id(p)] for p in fresh if p.update_id is not None}
@@ -469,8 +483,7 @@ class Recorder:
                 person_id = person_ids[pending.person.key]
                 results.append(
                     Recorded(
-                        inquiry_id,
-                        await self._follow_up(connection, pending, person_id, inquiry_id),
+                        inquiry_id, self._follow_up(connection, pending, person_id, inquiry_id)
                     )
                 )
             elif pending.update_id in known:
