@@ -63,7 +63,7 @@ def _begin(connection: Connection) -> None:
 
 def _locked(error: OperationalError) -> bool:
     code = getattr(error.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _BUSY
+    return code is not None and (code & 0xFF) in _BUSY
 
 
 def _checkpoint(path: Path) -> tuple[int, int, int]:
@@ -92,8 +92,10 @@ class DirectWriter:
         """Transactions committed here."""
         self.gave_way = 0
         """Transactions handed back because another connection held the write lock."""
-        self.checkpointed: list[tuple[int, int, int]] = []
-        """Each finished checkpoint's (busy, WAL frames, frames copied), as SQLite reports them."""
+        self.checkpoints = 0
+        """Checkpoints finished."""
+        self.last_checkpoint: tuple[int, int, int] | None = None
+        """The last one's (busy, WAL frames, frames copied), as SQLite reports them."""
         self._since_checkpoint = 0
         self._checkpointing: asyncio.Future[tuple[int, int, int]] | None = None
 
@@ -141,7 +143,8 @@ class DirectWriter:
             # The next one will try again; SQLite's other connections checkpoint too.
             logger.warning("WAL checkpoint failed (%s)", type(done.exception()).__name__)
             return
-        self.checkpointed.append(done.result())
+        self.checkpoints += 1
+        self.last_checkpoint = done.result()
 
     async def close(self) -> None:
         """Waits for a checkpoint under way, then closes the connection."""
