@@ -250,6 +250,7 @@ class EvalReport:
             "refusal": self.refusal,
             "english_right": self.english.rate(self.english.right),
             "follow_ups_right": self.follow_ups.rate(self.follow_ups.right),
+            "follow_ups_wrong": self.follow_ups.rate(self.follow_ups.wrong),
             "near_miss_ok": self.near_miss.rate(self.near_miss.right),
             "multi_all_parts": self.multi.rate(self.multi.right),
             "multi_wrong": self.multi.rate(self.multi.wrong),
