@@ -449,3 +449,19 @@ def test_choices_from_several_questions_are_marked_as_such(understanding: Unders
     assert offered.outcome is Outcome.SUGGESTED and offered.several
     assert len(offered.candidates) >= 2
     assert not understanding.understand("补贴").several  # one vague question: "您是不是想问"
+
+
+def test_a_lone_offer_mid_conversation_is_answered_and_several_offers_are_not(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    """Alone, the question only suggests the evaluation reform (is it ours at all?); in a
+    conversation about titles it is answered. A question bringing up several entries stays an
+    offer: the conversation does not say which of them is meant."""
+    question = "论文少会不会影响评职称"
+    alone = understanding.understand(question)
+    assert alone.outcome is Outcome.SUGGESTED and len(alone.candidates) == 1
+    titles = kb.get("dev-targeted-title-review")
+    match = understanding.understand(question, context=titles)
+    assert [e.id for e in match.answered] == ["dev-talent-evaluation"]
+    several = understanding.understand("学历不高能评职称吗", context=titles)
+    assert several.outcome is Outcome.SUGGESTED and len(several.candidates) > 1
