@@ -74,6 +74,9 @@ FIFTH_BLIND_SET = EVAL_SET.parent / "blind5.yaml"
 SIXTH_BLIND_SET = EVAL_SET.parent / "blind6.yaml"
 """The sixth: conversations, several-question messages and single questions, measured once
 before any tuning, when the fifth's report half had been looked at often."""
+SEVENTH_BLIND_SET = EVAL_SET.parent / "blind7.yaml"
+"""The seventh: conversations, single and out-of-scope questions, measured once when all six
+report halves had been looked at many times (the conversation rules are tuned on their halves)."""
 
 REPORT_FLOORS = {
     BLIND_SET: {
@@ -120,6 +123,13 @@ REPORT_FLOORS = {
         "follow_ups_right": 0.57,
         "multi_all_parts": 0.35,
     },
+    SEVENTH_BLIND_SET: {
+        "answered_right": 0.79,
+        "right_incl_first_suggestion": 0.84,
+        "refusal": 0.83,
+        "english_right": 0.60,
+        "follow_ups_right": 0.64,
+    },
 }
 """Regression floors on each blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
@@ -131,6 +141,7 @@ SIZES = {
     FOURTH_BLIND_SET: (150, 55, 25, 110),
     FIFTH_BLIND_SET: (0, 0, 0, 100),
     SIXTH_BLIND_SET: (55, 20, 2, 80),
+    SEVENTH_BLIND_SET: (80, 24, 0, 80),
 }
 """Least in-scope questions, out-of-scope questions, near misses and conversations per set."""
 
