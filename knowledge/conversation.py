@@ -43,7 +43,7 @@ MAX_PARTS = 3
 """At most this many questions of one message are answered."""
 
 _SPLIT = re.compile(
-    r"([。！？!?；;\n，,：:]+|\s*(?:另外|还有就是|还有|还想问问?|顺便问(?:一下|下)?|顺便|再问(?:一下|下)?|"
+    r"([。！？!?；;\n，,：:、]+|\s*(?:另外|还有就是|还有|还想问问?|顺便问(?:一下|下)?|顺便|再问(?:一下|下)?|"
     r"以及|此外|另一个问题|其次|同时|也想|一是|二是|三是|第[一二三]|[1-3][.、)）]|"
     r"\band also\b|\balso\b|\banother question\b|\band\b)\s*)"
 )

@@ -93,6 +93,20 @@ def test_two_questions_in_one_message_are_both_answered(understanding: Understan
     ]
 
 
+def test_questions_listed_with_the_enumeration_comma_are_parts(
+    understanding: Understanding,
+) -> None:
+    """ "、" lists questions as well as nouns: nouns without a question word join the next part."""
+    match = understanding.understand("人才公寓怎么申请、买房补贴有没有")
+    assert [e.id for e in match.answered] == [
+        "housing-talent-apartment",
+        "housing-purchase-subsidy",
+    ]
+    assert Understanding._parts("住房、子女入学、就医都有啥政策") == [
+        "住房，子女入学，就医都有啥政策"
+    ]
+
+
 def test_one_question_with_a_comma_is_not_split(understanding: Understanding) -> None:
     match = understanding.understand("我是刚引进的博士，孩子上学能照顾吗")
     assert match.outcome is not Outcome.MULTI
