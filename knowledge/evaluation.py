@@ -195,6 +195,7 @@ class _Tally:
     right: int = 0
     wrong: int = 0
     first_suggestion: int = 0
+    refused: int = 0
 
     def rate(self, count: int) -> float:
         return round(count / self.total, 4) if self.total else 0.0
@@ -254,6 +255,8 @@ class EvalReport:
             "near_miss_ok": self.near_miss.rate(self.near_miss.right),
             "multi_all_parts": self.multi.rate(self.multi.right),
             "multi_wrong": self.multi.rate(self.multi.wrong),
+            "multi_all_parts_or_offered": self.multi.rate(self.multi.first_suggestion),
+            "multi_refused": self.multi.rate(self.multi.refused),
             "uncovered_handed_over": self.uncovered.rate(self.uncovered.right),
             "in_scope": s.total,
             "english": self.english.total,
@@ -304,6 +307,13 @@ class _Judge:
             tally.total += 1
             tally.right += expected <= answered
             tally.wrong += bool(answered - expected)
+            # The other way to serve such a message: its entries offered as one list.
+            offered = {c.entry.id for c in match.candidates}
+            if match.outcome is Outcome.SUGGESTED:
+                tally.first_suggestion += expected <= answered | offered
+            else:
+                tally.first_suggestion += expected <= answered
+            tally.refused += match.outcome in REFUSED
             if not expected <= answered:
                 report.misses.append(
                     f"MULTI {item.question!r} expected {sorted(expected)} -> {_describe(match)}"

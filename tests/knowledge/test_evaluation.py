@@ -108,3 +108,23 @@ def test_a_gap_turn_is_right_with_its_topic_entry_and_wrong_with_another(
     )
     report = evaluate(understanding, load_eval_set(path))
     assert (report.follow_ups.total, report.follow_ups.right, report.follow_ups.wrong) == (2, 1, 1)
+
+
+def test_several_questions_count_answered_offered_and_refused_parts(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """The issue serves a message with several questions by answering each part or by offering
+    their entries as one list, never by a hand-over: each is counted."""
+    understanding = two_entry_understanding(tmp_path, seeds_dir)
+    path = write(
+        tmp_path,
+        "multi:\n"
+        "  - {q: 人才公寓怎么申请，另外窗口在哪, expect: [housing-apartment, ch-window]}\n"
+        "  - {q: 人才公寓窗口在哪, expect: [housing-apartment, ch-window]}\n"
+        "  - {q: 公积金咋提取，医保咋报销, expect: [housing-apartment, ch-window]}\n",
+    )
+    summary = evaluate(understanding, load_eval_set(path)).summary()
+    assert summary["multi"] == 3
+    assert summary["multi_all_parts"] == round(1 / 3, 4)
+    assert summary["multi_all_parts_or_offered"] == round(2 / 3, 4)
+    assert summary["multi_refused"] == round(1 / 3, 4)
