@@ -53,9 +53,10 @@ _ASKS_NEXT = re.compile(r"想问|问一下|问下|也想|另一个问题|another
 补贴", "也想跟着区里去外地揽才")."""
 _QUESTION_MARK = re.compile(
     r"[吗呢？?]|怎么|如何|什么|啥|哪|多少|能否|能不能|可不可以|可以|有没有|是否|谁|几|咋|么|"
-    r"想|申请|了解|请问|问下|问问|帮|求|要不要|行不行|给不给|补不补|引不引|有没|[^\s]不$|[^\s]没$|听说|"
+    r"想|申请|了解|请问|问下|问问|帮|求|(?P<verb>[\u4e00-\u9fff])不(?P=verb)|有没|[^\s]不$|[^\s]没$|听说|"
     r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
 )
+"""Marks a fragment as a question; "X不X" (奖不奖, 是不是, 给不给) asks whatever its verb."""
 _POINTS_AT_IT = re.compile(r"(那种|这种|那类|这类|刚才说的|你说的|上面说的|前面说的)")
 POINTED_COVERAGE = 0.25
 _REFERS_BACK = re.compile(r"这个|那个|这项|那项|这种|那种|它|该|\b(it|this|that|these|those)\b")

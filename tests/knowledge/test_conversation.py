@@ -107,6 +107,21 @@ def test_questions_listed_with_the_enumeration_comma_are_parts(
     ]
 
 
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        ("人才公寓是不是要排队，购房补贴发不发", ["人才公寓是不是要排队", "购房补贴发不发"]),
+        ("我们厂是做新材料的，招聘会收不收费", ["我们厂是做新材料的，招聘会收不收费"]),
+    ],
+)
+def test_a_verb_asked_as_x_not_x_makes_its_fragment_a_question(
+    message: str, parts: list[str]
+) -> None:
+    """ "是不是", "发不发", "收不收费" ask, like 吗: each such fragment is a part of its own, and a
+    statement before it joins it."""
+    assert Understanding._parts(message) == parts
+
+
 def test_one_question_with_a_comma_is_not_split(understanding: Understanding) -> None:
     match = understanding.understand("我是刚引进的博士，孩子上学能照顾吗")
     assert match.outcome is not Outcome.MULTI
