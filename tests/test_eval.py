@@ -94,6 +94,7 @@ REPORT_FLOORS = {
         "english_right": 0.90,
         "follow_ups_right": 0.82,
         "near_miss_ok": 0.95,
+        "multi_all_parts": 0.55,
     },
     CONVERSATION_BLIND_SET: {
         "answered_right": 0.93,
@@ -102,6 +103,7 @@ REPORT_FLOORS = {
         "english_right": 0.93,
         "follow_ups_right": 0.80,
         "near_miss_ok": 0.88,
+        "multi_all_parts": 0.85,
     },
     FOURTH_BLIND_SET: {
         "answered_right": 0.89,
@@ -110,10 +112,11 @@ REPORT_FLOORS = {
         "english_right": 0.83,
         "follow_ups_right": 0.78,
         "near_miss_ok": 0.75,
+        "multi_all_parts": 0.85,
     },
     FIFTH_BLIND_SET: {
         "follow_ups_right": 0.59,
-        "multi_all_parts": 0.35,
+        "multi_all_parts": 0.45,
     },
     SIXTH_BLIND_SET: {
         "answered_right": 0.79,
