@@ -70,6 +70,9 @@ class Reply:
     entries: tuple[Entry, ...] = ()
     """Every entry answered: one, or up to three for a message with several questions."""
     suggestions: tuple[Entry, ...] = ()
+    also: tuple[Entry, ...] = ()
+    """With an answer to a message asking several things: entries its other questions only
+    suggest, offered under the answers."""
     smalltalk: str | None = None
     elapsed_ms: float = 0.0
     inquiry_id: int | None = None
@@ -211,6 +214,7 @@ class Assistant:
                 match,
                 entry=match.entry,
                 entries=match.answered,
+                also=tuple(c.entry for c in match.also),
                 elapsed_ms=elapsed,
                 repeated=context is not None and match.answered == (context,),
             )

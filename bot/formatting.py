@@ -21,6 +21,7 @@ __all__ = [
     "Markup",
     "contact_channels",
     "fill_placeholders",
+    "render_also",
     "render_answer",
     "render_answers",
     "render_suggestions",
@@ -148,6 +149,18 @@ def render_answers(
         )
     answers = [render_answer(e, kb, t, office, markup, audience=audience) for e in entries]
     return "\n\n".join([markup.escape(t.t("multi.header")), *answers])
+
+
+def render_also(entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool) -> str:
+    """Under an answer: the entries a message's other questions only suggest (numbered for the
+    console, where a number opens one)."""
+    lines = [markup.escape(t.t("multi.also_header"))]
+    for number, entry in enumerate(entries, start=1):
+        title = markup.escape(entry.title)
+        lines.append(f"{number}. {title}" if numbered else f"• {title}")
+    if numbered:
+        lines.append(markup.escape(t.t("suggest.pick")))
+    return "\n".join(lines)
 
 
 def render_suggestions(

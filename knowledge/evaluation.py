@@ -312,7 +312,7 @@ class _Judge:
             if match.outcome is Outcome.SUGGESTED:
                 tally.first_suggestion += expected <= answered | offered
             else:
-                tally.first_suggestion += expected <= answered
+                tally.first_suggestion += expected <= answered | {c.entry.id for c in match.also}
             tally.refused += match.outcome in REFUSED
             if not expected <= answered:
                 report.misses.append(

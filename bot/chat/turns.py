@@ -153,6 +153,7 @@ class Conversation:
                 reply.inquiry_id,
                 audience=person.audience,
                 repeated=reply.repeated and history,
+                also=reply.also,
             )
         elif reply.outcome is Outcome.SUGGESTED:
             view = views.suggestions(reply.suggestions, t, several=reply.match.several)

@@ -135,15 +135,21 @@ def answer(
     *,
     audience: Audience | None = None,
     repeated: bool = False,
+    also: Sequence[Entry] = (),
 ) -> View:
     """An answer (or several, for a message asking several things) in HTML, with status,
     contacts and source, and the feedback buttons; ``repeated``: a pointer back to the same
-    answer just given (``render_answer``)."""
+    answer just given (``render_answer``); ``also``: entries the message's other questions
+    only suggest, one button each under the answer."""
     entries = [entry] if isinstance(entry, Entry) else list(entry)
     text = render_answers(entries, kb, t, office, HTML, audience=audience, repeated=repeated)
-    buttons: tuple[tuple[Button, ...], ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = tuple(
+        (Button(e.title, callbacks.encode("entry", e.id)),) for e in also
+    )
+    if also:
+        text = f"{text}\n\n{_e(t.t('multi.also_header'))}"
     if inquiry_id is not None:
-        buttons = (
+        buttons += (
             (
                 Button(
                     t.t("answer_buttons.helpful"), callbacks.encode("feedback", inquiry_id, "y")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.assistant import Assistant, Person, Reply
-from bot.formatting import PLAIN, render_answer, render_answers, render_suggestions
+from bot.formatting import PLAIN, render_also, render_answer, render_answers, render_suggestions
 from bot.texts import Texts
 from knowledge.schema import Audience
 from knowledge.verdict import Outcome
@@ -58,7 +58,7 @@ class ConsoleChat:
             shown = reply.entries[0].id if len(reply.entries) == 1 else None
             repeated = reply.repeated and shown is not None and shown == self._shown
             self._shown = shown
-            return render_answers(
+            text = render_answers(
                 reply.entries,
                 kb,
                 self.t,
@@ -67,6 +67,9 @@ class ConsoleChat:
                 audience=self.person.audience,
                 repeated=repeated,
             )
+            if reply.also:
+                text += "\n\n" + render_also(reply.also, self.t, PLAIN, numbered=True)
+            return text
         if reply.outcome is Outcome.UNCLEAR:
             return self.t.t("unclear.text")
         if reply.outcome is Outcome.HANDOVER:
@@ -115,9 +118,10 @@ class ConsoleChat:
         reply = await self.assistant.ask(
             self.person, text, channel="console", chat_id=self.person.key
         )
-        self._pending = (
-            tuple(e.id for e in reply.suggestions) if reply.outcome is Outcome.SUGGESTED else ()
-        )
+        if reply.outcome is Outcome.SUGGESTED:
+            self._pending = tuple(e.id for e in reply.suggestions)
+        else:
+            self._pending = tuple(e.id for e in reply.also)
         return self.render(reply)
 
     async def run_lines(self, lines: Iterable[str], out: TextIO) -> None:

@@ -106,6 +106,9 @@ def _match_json(match: Match, elapsed_ms: float, office: dict[str, str]) -> dict
         "suggestions": [
             {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown
         ],
+        "also": [
+            {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in match.also
+        ],
         "elapsed_ms": round(elapsed_ms, 3),
     }
 

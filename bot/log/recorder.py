@@ -410,6 +410,11 @@ class Recorder:
                 {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score}
                 for c in match.candidates
                 if reply.outcome in (Outcome.SUGGESTED, Outcome.MULTI)
+            ]
+            # Offered under an answer to a message asking several things.
+            + [
+                {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score, "also": True}
+                for c in match.also
             ],
             "update_id": pending.update_id,
             "audience": pending.person.audience.value if pending.person.audience else None,

@@ -63,6 +63,7 @@ def test_ask_json_reads_stdin_and_prints_one_object_per_line_in_order() -> None:
         "via_context",
         "answer",
         "suggestions",
+        "also",
         "elapsed_ms",
     ]
     assert rows[0]["entry_id"] == "housing-talent-apartment"
@@ -83,6 +84,21 @@ def test_ask_json_lines_of_one_person_are_one_conversation() -> None:
     assert rows[1]["entry_id"] == "housing-talent-apartment" and rows[1]["via_context"] is True
     assert rows[2]["entry_id"] != "housing-talent-apartment"  # p2 never asked about housing
     assert rows[3]["outcome"] == "unmatched"  # an out-of-scope follow-up is still refused
+
+
+def test_an_entry_offered_under_an_answer_is_listed_and_opened_by_its_number() -> None:
+    asked = talentbot("ask", "--json", "人才公寓怎么申请，另外工匠有啥说法")
+    row = json.loads(asked.stdout)
+    assert row["entry_id"] == "housing-talent-apartment"
+    assert [a["entry_id"] for a in row["also"]] == ["subsidy-craftsman-award"]
+    chat = talentbot("chat", stdin="人才公寓怎么申请，另外工匠有啥说法\n1\n")
+    assert chat.returncode == 0, chat.stderr
+    first, second = chat.stdout.split("\n\n" + texts("zh").t("multi.also_header"))[1].split(
+        "\n\n", 1
+    )
+    offered = first.strip().splitlines()[0]
+    assert offered.startswith("1. ")
+    assert second.startswith(f"【{offered.removeprefix('1. ')}】")  # "1" opened the offer
 
 
 def test_ask_json_names_a_bad_line_in_one_message() -> None:

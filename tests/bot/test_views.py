@@ -75,6 +75,22 @@ def test_an_answer_view_has_feedback_and_hand_over_buttons(kb: KnowledgeBase) ->
     assert view.text.startswith("<b>人才公寓</b>")
 
 
+def test_entries_offered_under_an_answer_are_buttons_above_the_feedback(
+    kb: KnowledgeBase,
+) -> None:
+    entry, craftsman = kb.get("housing-talent-apartment"), kb.get("subsidy-craftsman-award")
+    assert entry is not None and craftsman is not None
+    view = views.answer(entry, kb, ZH, OFFICE, inquiry_id=7, also=[craftsman])
+    assert [b.data for row in view.buttons for b in row] == [
+        "e:subsidy-craftsman-award",
+        "fb:7:y",
+        "fb:7:n",
+        "hu:7",
+    ]
+    assert view.buttons[0][0].text == craftsman.title
+    assert view.text.endswith(ZH.t("multi.also_header"))
+
+
 def test_a_long_view_is_split_under_the_telegram_limit() -> None:
     view = views.plain("段落内容" * 300 + "\n" + "第二段" * 1000)
     parts = view.parts()

@@ -138,6 +138,22 @@ async def test_suggestions_offer_buttons_that_open_the_entry(running: Running) -
     assert answer["text"].startswith(first)
 
 
+async def test_an_entry_offered_under_an_answer_opens_from_its_button(running: Running) -> None:
+    fake = running.fake
+    alice = fake.user(120, "Alice")
+    await fake.send_text(alice, "人才公寓怎么申请，另外工匠有啥说法")
+    answer = await fake.wait_for_bot_message(alice, ZH.t("multi.also_header"))
+    assert answer["text"].startswith("人才公寓")
+    offered = answer["reply_markup"]["inline_keyboard"][0][0]["text"]
+    await fake.tap(alice, answer, offered)
+    opened = await fake.wait_for_bot_message(alice, "工匠")
+    assert opened["text"].startswith(offered)
+    asked = next(i for i in await inquiries_of(running) if "另外" in i.text)
+    assert [s["entry_id"] for s in asked.suggestions if s.get("also")] == [
+        "subsidy-craftsman-award"
+    ]
+
+
 async def test_an_unmatched_question_is_handed_over_and_the_phone_can_be_shared(
     running: Running,
 ) -> None:

@@ -122,6 +122,18 @@ def test_a_verb_asked_as_x_not_x_makes_its_fragment_a_question(
     assert Understanding._parts(message) == parts
 
 
+def test_a_question_that_only_suggests_is_offered_under_the_answer_to_the_other(
+    understanding: Understanding,
+) -> None:
+    """One part answered, the other only suggesting an entry its words name: the answer, with
+    that entry offered under it. A part that names nothing ("区里帮不帮") offers nothing."""
+    match = understanding.understand("人才公寓怎么申请，另外工匠有啥说法")
+    assert [e.id for e in match.answered] == ["housing-talent-apartment"]
+    assert [c.entry.id for c in match.also] == ["subsidy-craftsman-award"]
+    plain = understanding.understand("我们想办个人才招聘会，区里帮不帮")
+    assert [e.id for e in plain.answered] == ["recruit-job-fair"] and plain.also == ()
+
+
 def test_one_question_with_a_comma_is_not_split(understanding: Understanding) -> None:
     match = understanding.understand("我是刚引进的博士，孩子上学能照顾吗")
     assert match.outcome is not Outcome.MULTI

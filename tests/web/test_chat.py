@@ -78,6 +78,22 @@ async def test_a_visitor_asks_taps_a_choice_and_rates_an_answer(
     assert channels == {"web"}
 
 
+async def test_an_entry_offered_under_an_answer_is_a_button_that_opens_it(
+    chat_services: Services,
+) -> None:
+    async with client_for(chat_services) as client:
+        csrf = await opened(client)
+        both = await client.post(
+            "/chat/send", data={"text": "人才公寓怎么申请，另外工匠有啥说法", "csrf": csrf}
+        )
+        assert "您的问题还可能涉及" in both.text
+        assert "e:subsidy-craftsman-award" in TAP.findall(both.text)
+        shown = await client.post(
+            "/chat/tap", data={"data": "e:subsidy-craftsman-award", "csrf": csrf}
+        )
+        assert shown.status_code == 200 and "工匠" in shown.text and "fb:" in shown.text
+
+
 async def test_hand_over_a_specialists_reply_arrives_and_is_rated(
     chat_services: Services,
 ) -> None:
