@@ -195,6 +195,8 @@ class _Tally:
     right: int = 0
     wrong: int = 0
     first_suggestion: int = 0
+    served: int = 0
+    """Several questions in one message: every part answered or its entry offered."""
     refused: int = 0
 
     def rate(self, count: int) -> float:
@@ -255,7 +257,7 @@ class EvalReport:
             "near_miss_ok": self.near_miss.rate(self.near_miss.right),
             "multi_all_parts": self.multi.rate(self.multi.right),
             "multi_wrong": self.multi.rate(self.multi.wrong),
-            "multi_all_parts_or_offered": self.multi.rate(self.multi.first_suggestion),
+            "multi_all_parts_or_offered": self.multi.rate(self.multi.served),
             "multi_refused": self.multi.rate(self.multi.refused),
             "uncovered_handed_over": self.uncovered.rate(self.uncovered.right),
             "in_scope": s.total,
@@ -307,12 +309,10 @@ class _Judge:
             tally.total += 1
             tally.right += expected <= answered
             tally.wrong += bool(answered - expected)
-            # The issue's other way to serve such a message: its entries offered as one list.
-            offered = {c.entry.id for c in match.candidates}
-            if match.outcome is Outcome.SUGGESTED:
-                tally.first_suggestion += expected <= answered | offered
-            else:
-                tally.first_suggestion += expected <= answered | {c.entry.id for c in match.also}
+            # The issue's other way to serve such a message: its entries offered, as one list
+            # or under the answers to the other parts.
+            offered = match.candidates if match.outcome is Outcome.SUGGESTED else match.also
+            tally.served += expected <= answered | {c.entry.id for c in offered}
             tally.refused += match.outcome in REFUSED
             if not expected <= answered:
                 report.misses.append(

@@ -76,7 +76,7 @@ class Match:
     ("您的问题涉及"), not readings of one question ("您是不是想问")."""
     also: tuple[Candidate, ...] = ()
     """For an answer to a message asking several things: entries its other questions only
-    suggest, offered under the answers ("您可能还想了解") rather than dropped."""
+    suggest, offered under the answers ("您的问题还可能涉及") rather than dropped."""
     signals: tuple[float, ...] = ()
     """The decision's inputs, named by ``SIGNALS`` (for tuning and the staff console)."""
     confidence: float | None = None

@@ -128,3 +128,15 @@ def test_several_questions_count_answered_offered_and_refused_parts(
     assert summary["multi_all_parts"] == round(1 / 3, 4)
     assert summary["multi_all_parts_or_offered"] == round(2 / 3, 4)
     assert summary["multi_refused"] == round(1 / 3, 4)
+
+
+def test_an_entry_offered_under_the_answer_to_another_part_counts_as_served(
+    matcher: Matcher, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        "multi:\n  - {q: 人才公寓怎么申请，另外工匠有啥说法,"
+        " expect: [housing-talent-apartment, subsidy-craftsman-award]}\n",
+    )
+    summary = evaluate(Understanding(matcher), load_eval_set(path)).summary()
+    assert (summary["multi_all_parts"], summary["multi_all_parts_or_offered"]) == (0.0, 1.0)
