@@ -154,13 +154,7 @@ def render_answers(
 def render_also(entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool) -> str:
     """Under an answer: the entries a message's other questions only suggest (numbered for the
     console, where a number opens one)."""
-    lines = [markup.escape(t.t("multi.also_header"))]
-    for number, entry in enumerate(entries, start=1):
-        title = markup.escape(entry.title)
-        lines.append(f"{number}. {title}" if numbered else f"• {title}")
-    if numbered:
-        lines.append(markup.escape(t.t("suggest.pick")))
-    return "\n".join(lines)
+    return _choices(t.t("multi.also_header"), entries, t, markup, numbered=numbered)
 
 
 def render_suggestions(
@@ -168,13 +162,18 @@ def render_suggestions(
 ) -> str:
     """ "Did you mean" with the candidate titles (numbered for the console); for a message
     asking several things, "your question touches on" instead."""
-    lines = [markup.escape(t.t("suggest.several_header" if several else "suggest.header"))]
+    header = t.t("suggest.several_header" if several else "suggest.header")
+    return _choices(header, entries, t, markup, numbered=numbered)
+
+
+def _choices(
+    header: str, entries: Sequence[Entry], t: Texts, markup: Markup, *, numbered: bool
+) -> str:
+    """``header`` and the entries' titles; numbered ones end with how to pick one."""
+    lines = [markup.escape(header)]
     for number, entry in enumerate(entries, start=1):
-        lines.append(
-            f"{number}. {markup.escape(entry.title)}"
-            if numbered
-            else f"• {markup.escape(entry.title)}"
-        )
+        title = markup.escape(entry.title)
+        lines.append(f"{number}. {title}" if numbered else f"• {title}")
     if numbered:
         lines.append(markup.escape(t.t("suggest.pick")))
     return "\n".join(lines)

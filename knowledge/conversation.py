@@ -583,7 +583,7 @@ class Understanding:
                     matches, {m.candidates[0].entry.id for m in kept}, self.matcher.named_by
                 ),
             )
-        if whole.outcome is Outcome.ANSWERED and whole_entry is not None:
+        if whole_entry is not None:  # answered
             return replace(whole, also=_also(matches, {whole_entry.id}, self.matcher.named_by))
         if self._not_ours(whole):
             return whole

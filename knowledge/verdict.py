@@ -55,6 +55,10 @@ class Candidate:
     entry: Entry
     score: float
 
+    def as_dict(self) -> dict[str, str | float]:
+        """The candidate as the inquiry log and ``ask --json`` store it."""
+        return {"entry_id": self.entry.id, "title": self.entry.title, "score": self.score}
+
 
 @dataclass(frozen=True)
 class Match:

@@ -103,12 +103,8 @@ def _match_json(match: Match, elapsed_ms: float, office: dict[str, str]) -> dict
         "confidence": round(match.confidence, 4) if match.confidence is not None else None,
         "via_context": match.via_context,
         "answer": kb_answer,
-        "suggestions": [
-            {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in shown
-        ],
-        "also": [
-            {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score} for c in match.also
-        ],
+        "suggestions": [c.as_dict() for c in shown],
+        "also": [c.as_dict() for c in match.also],
         "elapsed_ms": round(elapsed_ms, 3),
     }
 

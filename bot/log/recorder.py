@@ -407,15 +407,12 @@ class Recorder:
             "score": match.score if reply.outcome not in _UNSCORED else None,
             # For "您是不是想问" the choices offered; for several questions the entries answered.
             "suggestions": [
-                {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score}
+                c.as_dict()
                 for c in match.candidates
                 if reply.outcome in (Outcome.SUGGESTED, Outcome.MULTI)
             ]
             # Offered under an answer to a message asking several things.
-            + [
-                {"entry_id": c.entry.id, "title": c.entry.title, "score": c.score, "also": True}
-                for c in match.also
-            ],
+            + [{**c.as_dict(), "also": True} for c in match.also],
             "update_id": pending.update_id,
             "audience": pending.person.audience.value if pending.person.audience else None,
         }
