@@ -67,7 +67,7 @@ _NEW_TOPIC = re.compile(r"^(另外|对了|还有个事|还有件事|顺便问|�
 """Openings that turn to another question: what follows is read on its own words unless the
 entry before covers them ("另外要什么材料" stays)."""
 _FOLLOW_UP_WORDS = re.compile(
-    r"怎么申请|如何申请|怎么办理|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
+    r"怎么申请|如何申请|怎么办理|还是|怎么办|怎么弄|咋办|咋弄|咋申请|申请|办理|材料|条件|要求|多少钱|多少|"
     r"收费|费用|免费|要钱|贵不贵|找谁|去哪|在哪|哪里|谁管|流程|电话|地址|时候|时间|多久|几点|标准|"
     r"能不能|可以吗|行吗|呢$|这个|它们|它|这项|该|他们|她们|具体|几[个套间名位家天年月次种项批]?|应聘|报名|"
     r"网站|网址|链接|公众号|小程序|行不行|成不成|可不可以|渠道|途径|方式|方向|种类|类型|类别|范围|更新|频率|"
@@ -77,6 +77,8 @@ _FOLLOW_UP_WORDS = re.compile(
     r"long|paperwork|materials|too|also|website|site|link|channels?|ways?|through|via|kinds?|types?|"
     r"often)\b"
 )
+"""Words asking about an aspect of whatever is being discussed; "还是" too: an alternative question
+("家具是配好的还是自己添置") asks which way the thing at hand works."""
 _ALSO_FOR = re.compile(
     r"也(能|行|可以|算|适用|有份)(报|报名|申请|享受|参加|领|办)?(吗|不|么|呢|嘛)?[?？!！。]*$"
 )

@@ -396,6 +396,21 @@ def test_how_many_where_online_and_applying_for_the_job_are_aspects_of_the_entry
     assert [e.id for e in match.answered] == [before] and match.via_context
 
 
+@pytest.mark.parametrize(
+    ("before", "follow_up"),
+    [
+        ("housing-talent-apartment", "家具是配好的还是自己添置"),
+        ("subsidy-honorary-title", "评上以后是挂个名还是真有事干"),
+    ],
+)
+def test_an_alternative_question_asks_how_the_entry_before_works(
+    understanding: Understanding, kb: KnowledgeBase, before: str, follow_up: str
+) -> None:
+    assert understanding.understand(follow_up).entry is None
+    match = understanding.understand(follow_up, context=kb.get(before))
+    assert [e.id for e in match.answered] == [before] and match.via_context
+
+
 def test_a_question_its_own_words_leave_open_continues_the_conversation(
     understanding: Understanding, kb: KnowledgeBase
 ) -> None:
