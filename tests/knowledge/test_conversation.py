@@ -411,6 +411,28 @@ def test_an_alternative_question_asks_how_the_entry_before_works(
     assert [e.id for e in match.answered] == [before] and match.via_context
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I just moved here. Is there any housing for talent?", "housing-talent-apartment"),
+        ("我们厂上个月刚搬过来，老板让我打听打听。招聘会一般什么时候办？", "recruit-job-fair"),
+    ],
+)
+def test_the_asking_sentence_is_answered_when_the_scene_before_it_blurs_the_message(
+    understanding: Understanding, matcher: Matcher, text: str, expected: str
+) -> None:
+    assert matcher.match(text).outcome is Outcome.SUGGESTED
+    match = understanding.understand(text)
+    assert match.outcome is Outcome.ANSWERED and match.entry is not None
+    assert match.entry.id == expected and match.query == text
+
+
+def test_an_asking_sentence_about_what_we_do_not_hold_is_not_answered_for_its_scene(
+    understanding: Understanding,
+) -> None:
+    assert understanding.understand("我在外地干了十年，最近刚回来。天气预报去哪看？").entry is None
+
+
 def test_a_question_its_own_words_leave_open_continues_the_conversation(
     understanding: Understanding, kb: KnowledgeBase
 ) -> None:
