@@ -279,8 +279,8 @@ class Understanding:
         """``own``, or the reading of the message's last asking sentence when that alone is
         answered by one of the entries the whole message brings up.
 
-        People set the scene before they ask ("I'm an engineer who studied in Germany and just
-        moved here. Is there any housing for talent?"); the scene's words can pull the whole
+        People set the scene before they ask ("We just moved here from Shanghai. Is there any
+        housing for talents?"); the scene's words can pull the whole
         message towards another entry or below the answer line. The question sentence names
         what is asked, and the whole message's candidates keep it from answering what the
         message is not about. (Tune halves: answered right +1 on three sets, English +0.03 to

@@ -414,7 +414,10 @@ def test_an_alternative_question_asks_how_the_entry_before_works(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("I just moved here. Is there any housing for talent?", "housing-talent-apartment"),
+        (
+            "We just moved here from Shanghai. Is there any housing for talents?",
+            "housing-talent-apartment",
+        ),
         ("我们厂上个月刚搬过来，老板让我打听打听。招聘会一般什么时候办？", "recruit-job-fair"),
     ],
 )
