@@ -280,17 +280,19 @@ class Understanding:
         answered by one of the entries the whole message brings up.
 
         People set the scene before they ask ("We just moved here from Shanghai. Is there any
-        housing for talents?"); the scene's words can pull the whole
-        message towards another entry or below the answer line. The question sentence names
-        what is asked, and the whole message's candidates keep it from answering what the
-        message is not about. (Tune halves: answered right +1 on three sets, English +0.03 to
-        +0.10, follow-ups +1 on three, nothing answered wrongly.)
+        housing for talents?"); the scene's words can pull the whole message towards another
+        entry or below the answer line. The question sentence names what is asked, and the
+        whole message's candidates keep it from answering what the message is not about.
+        (Tune halves: answered right +1 on three sets, English +0.03 to +0.10, follow-ups +1 on
+        three, nothing answered wrongly.)
         """
         if own.outcome is Outcome.ANSWERED or not own.candidates:
             return own
         sentences = [s for s in (s.strip() for s in _SENTENCE_END.split(text)) if len(s) > 1]
+        if len(sentences) < 2:
+            return own
         asking = [s for s in sentences if _QUESTION_MARK.search(clean(s))]
-        if len(sentences) < 2 or not asking:
+        if not asking:
             return own
         alone = self.matcher.match(asking[-1], audience=audience)
         entry = alone.entry
