@@ -591,10 +591,35 @@ class Understanding:
                 parts.append("，".join(pending))
         return parts
 
+    def _read_part(self, part: str, audience: Audience | str | None) -> Match:
+        """The reading of one part of a several-question message.
+
+        A part is a question with the statements before it joined on ("我是从外地引进的博士，
+        住的地方咋解决"). Who the speaker is pulls the part towards other entries (here the
+        doctoral recruitment) and below the answer line. When the question fragment read alone
+        answers the entry the whole part ranks first, the part is answered with it: the
+        question confirms what the part leans to, and never moves it elsewhere. (Tune halves:
+        all parts answered +1 on two sets; on a third, a part answered before now meets its
+        sibling in a ``multi`` and counts against the labels. Report halves: +1 on one set,
+        nothing else moved.)
+        """
+        match = self.matcher.match(part, audience=audience)
+        if match.outcome is Outcome.ANSWERED or not match.candidates or "，" not in part:
+            return match
+        alone = self.matcher.match(part.rsplit("，", 1)[1], audience=audience)
+        entry = alone.entry
+        if (
+            alone.outcome is Outcome.ANSWERED
+            and entry is not None
+            and entry.id == match.candidates[0].entry.id
+        ):
+            return replace(alone, query=part, normalized=match.normalized)
+        return match
+
     def _several(
         self, text: str, whole: Match, parts: Sequence[str], audience: Audience | str | None
     ) -> Match:
-        matches = [self.matcher.match(part, audience=audience) for part in parts]
+        matches = [self._read_part(part, audience) for part in parts]
         answered: list[Match] = []
         seen: set[str] = set()
         for match in matches:

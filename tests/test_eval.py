@@ -124,7 +124,7 @@ REPORT_FLOORS = {
         "refusal": 0.60,
         "english_right": 0.75,
         "follow_ups_right": 0.57,
-        "multi_all_parts": 0.35,
+        "multi_all_parts": 0.45,
     },
     SEVENTH_BLIND_SET: {
         "answered_right": 0.82,

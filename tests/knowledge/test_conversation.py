@@ -546,3 +546,47 @@ def test_a_lone_offer_mid_conversation_is_answered_and_several_offers_are_not(
     assert [e.id for e in match.answered] == ["dev-talent-evaluation"]
     several = understanding.understand("学历不高能评职称吗", context=titles)
     assert several.outcome is Outcome.SUGGESTED and len(several.candidates) > 1
+
+
+@pytest.mark.parametrize(
+    ("text", "first_part", "expected"),
+    [
+        (
+            "我是刚调过来的硕士，想问问住的地方怎么安排，另外孩子上学能优先吗",
+            "我是刚调过来的硕士，想问问住的地方怎么安排",
+            ["housing-talent-apartment", "greencard-children-school"],
+        ),
+        (
+            "我是从外地引进的博士，住的地方咋解决，另外配偶工作能安排吗",
+            "我是从外地引进的博士，住的地方咋解决",
+            ["housing-talent-apartment", "greencard-spouse-job"],
+        ),
+    ],
+)
+def test_a_part_whose_question_confirms_its_leader_is_answered_despite_who_asks(
+    understanding: Understanding, matcher: Matcher, text: str, first_part: str, expected: list[str]
+) -> None:
+    # Joined to who the speaker is, the first question only suggests its entry.
+    alone = matcher.match(first_part)
+    assert alone.outcome is Outcome.SUGGESTED
+    assert alone.candidates[0].entry.id == expected[0]
+    match = understanding.understand(text)
+    assert match.outcome is Outcome.MULTI
+    assert [e.id for e in match.answered] == expected
+    assert match.parts[0].query == first_part
+
+
+def test_a_part_whose_question_alone_points_elsewhere_keeps_its_own_reading(
+    understanding: Understanding, matcher: Matcher
+) -> None:
+    # "能兼职吗" alone answers the flexible recruitment of experts; a farmer asking it leans
+    # to the village pairing first. The question fragment only ever confirms the leader.
+    part = "我们村种大棚的，能兼职吗"
+    whole = matcher.match(part)
+    fragment = matcher.match("能兼职吗")
+    assert fragment.outcome is Outcome.ANSWERED and fragment.entry is not None
+    assert whole.outcome is Outcome.SUGGESTED
+    assert whole.candidates[0].entry.id != fragment.entry.id
+    read = understanding._read_part(part, None)
+    assert read.outcome is Outcome.SUGGESTED
+    assert [c.entry.id for c in read.candidates] == [c.entry.id for c in whole.candidates]
