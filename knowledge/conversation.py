@@ -57,6 +57,12 @@ _QUESTION_MARK = re.compile(
     r"\b(how|what|where|who|when|which|can|could|is|are|do|does|any|need|want|apply)\b"
 )
 """Marks a fragment as a question; "X不X" (奖不奖, 是不是, 给不给) asks whatever its verb."""
+_ANNOUNCES = re.compile(
+    r"(几|两|三|四)(个|件)(事|问题)|\b(two|three|four|a few|several|some) (things|questions)\b"
+)
+"""A fragment announcing the questions to come ("医院这边问两件事", "Two things:") is no question
+of its own: it joins the first one, whose words it shares (tune halves: one part answered wrongly
+fewer, nothing else moved)."""
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[a-z]\.)\s")
 """Where a message's sentences end: Chinese and English end marks (an English full stop after a
 word and before a space, so "3.5" stays whole)."""
@@ -581,7 +587,8 @@ class Understanding:
         pending: list[str] = []
         for fragment, asked in fragments:
             pending.append(fragment)
-            if asked or _QUESTION_MARK.search(clean(fragment)):
+            lowered = clean(fragment)
+            if asked or (_QUESTION_MARK.search(lowered) and not _ANNOUNCES.search(lowered)):
                 parts.append("，".join(pending))
                 pending = []
         if pending:

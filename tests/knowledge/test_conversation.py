@@ -590,3 +590,19 @@ def test_a_part_whose_question_alone_points_elsewhere_keeps_its_own_reading(
     read = understanding._read_part(part, None)
     assert read.outcome is Outcome.SUGGESTED
     assert [c.entry.id for c in read.candidates] == [c.entry.id for c in whole.candidates]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们厂有几个事：一是能免费发布招聘信息吗，二是最近有招聘会吗，三是建研发平台有支持吗",
+        "A few questions: can you post our vacancies for free, when is the next job fair, "
+        "and is there support for an R&D centre?",
+    ],
+)
+def test_a_fragment_announcing_the_questions_is_not_a_question_of_its_own(text: str) -> None:
+    # "有几个事" carries a question word (几); counted as a part, it would take one of the
+    # three places and could be answered on its own words.
+    parts = Understanding._parts(text)
+    assert len(parts) == 3
+    assert parts[0].lower().startswith(("我们厂有几个事，", "a few questions，"))
