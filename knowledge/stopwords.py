@@ -30,10 +30,11 @@ re m d ll ve s t im id dont hi hello thanks
 
 _NO_TOPIC = """
 else apart besides other others actually really too very still only even again thing things
-stuff anything everything
+stuff anything everything own eventually maybe perhaps probably basically currently
 """
 """Words that never name a topic, so a follow-up made of them ("anything else?") is not
-about an unknown one."""
+about an unknown one; hedges and "own" too ("I want to start my own company eventually" leaned
+to the title appraisal "its own" names; tune halves: one follow-up more right on blind5)."""
 
 _DISTRICT = """
 南湖 南湖新区 新区 岳阳 岳阳市 本区 咱区 咱们区 贵区 你们区 区里 nanhu yueyang zone district
