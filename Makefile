@@ -72,6 +72,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind6.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind7.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind7.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind8.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind8.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres

@@ -53,9 +53,8 @@ def test_no_knowledge_base_text_is_a_copy_of_an_eval_question(kb: KnowledgeBase)
     learned = [q for e in kb.entries for q in e.questions] + list(kb.out_of_scope)
     close = [
         q
-        for q in learned
+        for q in kb.out_of_scope
         if max(fuzz.ratio(clean(q).replace(" ", ""), k) for k in keys) >= 80
-        and q in kb.out_of_scope
     ]
     assert close == []
     blind = {clean(q).replace(" ", "") for q in questions[: len(questions)]}
@@ -77,6 +76,9 @@ before any tuning, when the fifth's report half had been looked at often."""
 SEVENTH_BLIND_SET = EVAL_SET.parent / "blind7.yaml"
 """The seventh: conversations, single and out-of-scope questions, measured once when all six
 report halves had been looked at many times (the conversation rules are tuned on their halves)."""
+
+EIGHTH_BLIND_SET = EVAL_SET.parent / "blind8.yaml"
+"""The eighth: every section, measured once when all seven report halves had been looked at."""
 
 REPORT_FLOORS = {
     BLIND_SET: {
@@ -133,6 +135,15 @@ REPORT_FLOORS = {
         "english_right": 0.75,
         "follow_ups_right": 0.64,
     },
+    EIGHTH_BLIND_SET: {
+        "answered_right": 0.85,
+        "right_incl_first_suggestion": 0.85,
+        "refusal": 0.85,
+        "english_right": 0.70,
+        "follow_ups_right": 0.69,
+        "near_miss_ok": 0.85,
+        "multi_all_parts": 0.63,
+    },
 }
 """Regression floors on each blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
@@ -150,6 +161,7 @@ SIZES = {
     FIFTH_BLIND_SET: (0, 0, 0, 100),
     SIXTH_BLIND_SET: (55, 20, 2, 80),
     SEVENTH_BLIND_SET: (80, 24, 0, 80),
+    EIGHTH_BLIND_SET: (80, 28, 16, 70),
 }
 """Least in-scope questions, out-of-scope questions, near misses and conversations per set."""
 
