@@ -60,9 +60,9 @@ _QUESTION_MARK = re.compile(
 _ANNOUNCES = re.compile(
     r"(几|两|三|四)(个|件)(事|问题)|\b(two|three|four|a few|several|some) (things|questions)\b"
 )
-"""A fragment announcing the questions to come ("医院这边问两件事", "Two things:") is no question
-of its own: it joins the first one, whose words it shares (tune halves: one part answered wrongly
-fewer, nothing else moved)."""
+"""A fragment announcing the questions to come ("我们厂有几个事", "A few questions:") is no
+question of its own, though 几 reads as one: it joins the first question, whose words it shares
+(tune halves: one part answered wrongly fewer on blind5, nothing else moved)."""
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[a-z]\.)\s")
 """Where a message's sentences end: Chinese and English end marks (an English full stop after a
 word and before a space, so "3.5" stays whole)."""
@@ -606,9 +606,9 @@ class Understanding:
         doctoral recruitment) and below the answer line. When the question fragment read alone
         answers the entry the whole part ranks first, the part is answered with it: the
         question confirms what the part leans to, and never moves it elsewhere. (Tune halves:
-        all parts answered +1 on two sets; on a third, a part answered before now meets its
-        sibling in a ``multi`` and counts against the labels. Report halves: +1 on one set,
-        nothing else moved.)
+        all parts answered +1 on three sets; on a fourth, a part answered before now meets its
+        sibling in a ``multi`` and counts against the labels. Report halves: +1 on blind6, one
+        more message with a part answered outside the labels on blind8.)
         """
         match = self.matcher.match(part, audience=audience)
         if match.outcome is Outcome.ANSWERED or not match.candidates or "，" not in part:
