@@ -48,6 +48,8 @@ _SPLIT = re.compile(
     r"\band also\b|\balso\b|\banother question\b|\band\b)\s*)"
 )
 """Where a message's questions part (kept by ``split``: the words that ask say so)."""
+_JOIN = "，"
+"""What joins the fragments of one part (``_SPLIT`` never leaves it inside a fragment)."""
 _ASKS_NEXT = re.compile(r"想问|问一下|问下|也想|另一个问题|another question")
 """Separators that make what follows a question though it has no question word ("还想问问购房
 补贴", "也想跟着区里去外地揽才")."""
@@ -300,15 +302,18 @@ class Understanding:
         asking = [s for s in sentences if _QUESTION_MARK.search(clean(s))]
         if not asking:
             return own
-        alone = self.matcher.match(asking[-1], audience=audience)
+        return self._read_alone(asking[-1], own, {c.entry.id for c in own.candidates}, audience)
+
+    def _read_alone(
+        self, piece: str, reading: Match, allowed: set[str], audience: Audience | str | None
+    ) -> Match:
+        """``reading``, or ``piece`` of its text read alone when that is answered by one of the
+        ``allowed`` entries (the answer stands for the whole text, which is what gets logged)."""
+        alone = self.matcher.match(piece, audience=audience)
         entry = alone.entry
-        if (
-            alone.outcome is Outcome.ANSWERED
-            and entry is not None
-            and entry.id in {c.entry.id for c in own.candidates}
-        ):
-            return replace(alone, query=text, normalized=own.normalized)
-        return own
+        if alone.outcome is Outcome.ANSWERED and entry is not None and entry.id in allowed:
+            return replace(alone, query=reading.query, normalized=reading.normalized)
+        return reading
 
     @staticmethod
     def _again(match: Match, context: Entry | None, own: Match) -> Match:
@@ -589,13 +594,13 @@ class Understanding:
             pending.append(fragment)
             lowered = clean(fragment)
             if asked or (_QUESTION_MARK.search(lowered) and not _ANNOUNCES.search(lowered)):
-                parts.append("，".join(pending))
+                parts.append(_JOIN.join(pending))
                 pending = []
         if pending:
             if parts:
-                parts[-1] = "，".join([parts[-1], *pending])
+                parts[-1] = _JOIN.join([parts[-1], *pending])
             else:
-                parts.append("，".join(pending))
+                parts.append(_JOIN.join(pending))
         return parts
 
     def _read_part(self, part: str, audience: Audience | str | None) -> Match:
@@ -611,17 +616,10 @@ class Understanding:
         more message with a part answered outside the labels on blind8.)
         """
         match = self.matcher.match(part, audience=audience)
-        if match.outcome is Outcome.ANSWERED or not match.candidates or "，" not in part:
+        if match.outcome is Outcome.ANSWERED or not match.candidates or _JOIN not in part:
             return match
-        alone = self.matcher.match(part.rsplit("，", 1)[1], audience=audience)
-        entry = alone.entry
-        if (
-            alone.outcome is Outcome.ANSWERED
-            and entry is not None
-            and entry.id == match.candidates[0].entry.id
-        ):
-            return replace(alone, query=part, normalized=match.normalized)
-        return match
+        question = part.rsplit(_JOIN, 1)[1]
+        return self._read_alone(question, match, {match.candidates[0].entry.id}, audience)
 
     def _several(
         self, text: str, whole: Match, parts: Sequence[str], audience: Audience | str | None
