@@ -340,6 +340,21 @@ def test_a_message_left_unmatched_but_led_by_the_entry_before_is_about_it(
         assert understanding.understand(off_topic, context=window).answered == (), off_topic
 
 
+def test_a_faint_lead_of_the_entry_before_is_enough_when_the_ranker_reads_it_as_ours(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    fair = kb.get("recruit-job-fair")
+    question = "去找工作的人多不多呀"
+    alone = understanding.understand(question)
+    assert alone.outcome is Outcome.UNMATCHED
+    led = understanding.understand(question, context=fair)
+    assert led.outcome is Outcome.ANSWERED and led.entry is fair and led.via_context
+    # The lead was faint: the entry before scored under the old floor of 0.5.
+    assert understanding.matcher.match(question).candidates[0].score < 0.5
+    for off_topic in ("那边停车方便不", "附近有啥好吃的"):
+        assert understanding.understand(off_topic, context=fair).answered == (), off_topic
+
+
 def test_a_sibling_topic_its_own_words_name_is_answered_unless_it_points_back(
     understanding: Understanding, kb: KnowledgeBase
 ) -> None:
