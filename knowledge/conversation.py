@@ -74,6 +74,10 @@ _REFERS_BACK = re.compile(r"这个|那个|这项|那项|这种|那种|它|该|\b
 """Words pointing at what was said before ("这个和市里的有啥区别"): such a message is not moved
 to another entry on its own words alone."""
 _FOLLOW_UP_OPENING = re.compile(r"^(那|那么|那个|还有|另外|然后|再|且|and|what about|how about|ok)")
+_OPENS_ON_IT = re.compile(r"^(这个|这些|这项|那个|那些|那项)")
+"""A message whose subject is what was just said ("这个要是建成了，院士会常驻吗还是远程指导"):
+a follow-up at any length, as an English one pointing back is up to ``FOLLOW_UP_MAX_WORDS``.
+(Tune halves: one follow-up more right on blind7, nothing else moved.)"""
 _NEW_TOPIC = re.compile(r"^(另外|对了|还有个事|还有件事|顺便问|再问个|by the way|also,|btw)")
 """Openings that turn to another question: what follows is read on its own words unless the
 entry before covers them ("另外要什么材料" stays)."""
@@ -359,8 +363,10 @@ class Understanding:
                 return words <= FOLLOW_UP_MAX_WORDS
             if words > FOLLOW_UP_MAX_PLAIN_WORDS:
                 return False
-        elif not compact or len(compact) > self.follow_up_max_chars:
+        elif not compact:
             return False
+        elif len(compact) > self.follow_up_max_chars:
+            return bool(_OPENS_ON_IT.match(lowered))
         return (
             len(compact) <= SHORT_FOLLOW_UP
             or bool(_FOLLOW_UP_OPENING.search(lowered))

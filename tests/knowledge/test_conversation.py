@@ -355,6 +355,19 @@ def test_a_faint_lead_of_the_entry_before_is_enough_when_the_ranker_reads_it_as_
         assert understanding.understand(off_topic, context=fair).answered == (), off_topic
 
 
+def test_a_long_message_whose_subject_is_what_was_just_said_is_a_follow_up(
+    understanding: Understanding, kb: KnowledgeBase
+) -> None:
+    station = kb.get("innov-academician-station")
+    question = "这个要是建成了，院士本人会常驻我们厂里吗还是远程指导"
+    assert understanding.understand(question).outcome is not Outcome.ANSWERED
+    match = understanding.understand(question, context=station)
+    assert match.entry is station and match.via_context
+    # Opening on it does not carry a topic the knowledge base lacks.
+    passport = "这些跟办出国护照签证有没有关系，我下个月要带团队出国去开个会"
+    assert understanding.understand(passport, context=station).answered == ()
+
+
 def test_a_sibling_topic_its_own_words_name_is_answered_unless_it_points_back(
     understanding: Understanding, kb: KnowledgeBase
 ) -> None:
