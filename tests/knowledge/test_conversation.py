@@ -93,6 +93,32 @@ def test_two_questions_in_one_message_are_both_answered(understanding: Understan
     ]
 
 
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Do you have talent apartments? How do I apply?", "housing-talent-apartment"),
+        ("Do you run job fairs? How do we sign up?", "recruit-job-fair"),
+        ("Can the district help my wife find a job? Is it free?", "greencard-spouse-job"),
+    ],
+)
+def test_a_part_asking_only_an_aspect_of_the_part_before_is_not_a_question_of_its_own(
+    understanding: Understanding, message: str, expected: str
+) -> None:
+    # Read alone, "How do I apply?" answers nothing and "Is it free?" the free job posting.
+    match = understanding.understand(message)
+    assert match.outcome is Outcome.ANSWERED, message
+    assert [e.id for e in match.answered] == [expected], message
+
+
+def test_a_part_pointing_back_but_naming_its_own_measure_stays_a_part(
+    understanding: Understanding,
+) -> None:
+    match = understanding.understand(
+        "Is there a startup park for returnees? And is there a canteen near it?"
+    )
+    assert {e.id for e in match.answered} == {"innov-national-platforms", "housing-canteen-sports"}
+
+
 def test_questions_listed_with_the_enumeration_comma_are_parts(
     understanding: Understanding,
 ) -> None:
