@@ -74,6 +74,8 @@ eval: $(STAMP)
 	$(BIN)/talentbot eval tests/eval/blind7.yaml --half report
 	$(BIN)/talentbot eval tests/eval/blind8.yaml --half tune --verbose
 	$(BIN)/talentbot eval tests/eval/blind8.yaml --half report
+	$(BIN)/talentbot eval tests/eval/blind9.yaml --half tune --verbose
+	$(BIN)/talentbot eval tests/eval/blind9.yaml --half report
 	$(BIN)/talentbot eval tests/eval/questions.yaml
 
 bench: $(STAMP) postgres

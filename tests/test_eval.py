@@ -79,6 +79,8 @@ report halves had been looked at many times (the conversation rules are tuned on
 
 EIGHTH_BLIND_SET = EVAL_SET.parent / "blind8.yaml"
 """The eighth: every section, measured once when all seven report halves had been looked at."""
+NINTH_BLIND_SET = EVAL_SET.parent / "blind9.yaml"
+"""The ninth: every section, more conversations, measured once when all eight had been looked at."""
 
 REPORT_FLOORS = {
     BLIND_SET: {
@@ -144,6 +146,15 @@ REPORT_FLOORS = {
         "near_miss_ok": 0.85,
         "multi_all_parts": 0.63,
     },
+    NINTH_BLIND_SET: {
+        "answered_right": 0.80,
+        "right_incl_first_suggestion": 0.85,
+        "refusal": 0.65,
+        "english_right": 0.75,
+        "follow_ups_right": 0.75,
+        "near_miss_ok": 0.85,
+        "multi_all_parts": 0.30,
+    },
 }
 """Regression floors on each blind set's report half, a little under what it measured when the
 matcher was last tuned (README, "How matching works"); the office's targets are higher."""
@@ -162,6 +173,7 @@ SIZES = {
     SIXTH_BLIND_SET: (55, 20, 2, 80),
     SEVENTH_BLIND_SET: (80, 24, 0, 80),
     EIGHTH_BLIND_SET: (80, 28, 16, 70),
+    NINTH_BLIND_SET: (70, 28, 16, 90),
 }
 """Least in-scope questions, out-of-scope questions, near misses and conversations per set."""
 
