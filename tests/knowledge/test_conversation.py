@@ -352,33 +352,29 @@ def test_a_suggestion_led_by_the_entry_just_answered_answers_it(
     assert other.outcome is Outcome.SUGGESTED
 
 
+@pytest.mark.parametrize(
+    ("question", "entry_id", "off_topics"),
+    [
+        ("Do foreigners qualify?", "ch-talent-window", ("Is it safe there?", "那附近有好吃的吗")),
+        # A faint lead (under the old floor of 0.5) will do when the ranker reads it as ours.
+        ("去找工作的人多不多呀", "recruit-job-fair", ("那边停车方便不", "附近有啥好吃的")),
+    ],
+)
 def test_a_message_left_unmatched_but_led_by_the_entry_before_is_about_it(
-    understanding: Understanding, kb: KnowledgeBase
+    understanding: Understanding,
+    kb: KnowledgeBase,
+    question: str,
+    entry_id: str,
+    off_topics: tuple[str, ...],
 ) -> None:
-    question = "Do foreigners qualify?"
-    window = kb.get("ch-talent-window")
+    before = kb.get(entry_id)
     alone = understanding.understand(question)
-    assert alone.outcome is Outcome.UNMATCHED and alone.candidates[0].entry is window
-    match = understanding.understand(question, context=window)
-    assert match.outcome is Outcome.ANSWERED and match.entry is window and match.via_context
+    assert alone.outcome is Outcome.UNMATCHED and alone.candidates[0].entry is before
+    match = understanding.understand(question, context=before)
+    assert match.outcome is Outcome.ANSWERED and match.entry is before and match.via_context
     # What the entry before does not lead stays refused, in that same conversation.
-    for off_topic in ("Is it safe there?", "那附近有好吃的吗"):
-        assert understanding.understand(off_topic, context=window).answered == (), off_topic
-
-
-def test_a_faint_lead_of_the_entry_before_is_enough_when_the_ranker_reads_it_as_ours(
-    understanding: Understanding, kb: KnowledgeBase
-) -> None:
-    fair = kb.get("recruit-job-fair")
-    question = "去找工作的人多不多呀"
-    alone = understanding.understand(question)
-    assert alone.outcome is Outcome.UNMATCHED
-    led = understanding.understand(question, context=fair)
-    assert led.outcome is Outcome.ANSWERED and led.entry is fair and led.via_context
-    # The lead was faint: the entry before scored under the old floor of 0.5.
-    assert understanding.matcher.match(question).candidates[0].score < 0.5
-    for off_topic in ("那边停车方便不", "附近有啥好吃的"):
-        assert understanding.understand(off_topic, context=fair).answered == (), off_topic
+    for off_topic in off_topics:
+        assert understanding.understand(off_topic, context=before).answered == (), off_topic
 
 
 def test_a_long_message_whose_subject_is_what_was_just_said_is_a_follow_up(
