@@ -653,10 +653,11 @@ class Understanding:
         so the message became two questions, or a "did you mean". A part with a reading of
         its own (answered, or offering an entry its words name) keeps it unless it is short:
         "and does it have outposts in Shenzhen?" and "is there a canteen near it?" name
-        their own topics. When every part then answers one entry and the whole message is not
-        answered, that entry answers it (``_several``). (Tune halves: answered right +1 on
+        their own topics. When every part then answers one entry and the whole message is
+        neither answered nor read as not ours, that entry answers it (``_several``). (Tune halves: answered right +1 on
         blind8 and blind7, nothing lost; report halves: one more answered wrongly on blind2.)
         """
+        matches = list(matches)
         for number in range(1, len(matches)):
             before, part = matches[number - 1], parts[number]
             entry = before.entry
@@ -688,6 +689,7 @@ class Understanding:
         whole_entry = whole.entry if whole.outcome is Outcome.ANSWERED else None
         if (
             whole_entry is None
+            and not self._not_ours(whole)
             and all(m.outcome is Outcome.ANSWERED for m in matches)
             and len({m.entry.id for m in matches if m.entry is not None}) == 1
         ):
