@@ -654,8 +654,9 @@ class Understanding:
         its own (answered, or offering an entry its words name) keeps it unless it is short:
         "and does it have outposts in Shenzhen?" and "is there a canteen near it?" name
         their own topics. When every part then answers one entry and the whole message is
-        neither answered nor read as not ours, that entry answers it (``_several``). (Tune halves: answered right +1 on
-        blind8 and blind7, nothing lost; report halves: one more answered wrongly on blind2.)
+        neither answered nor read as not ours, that entry answers it (``_several``). (Tune
+        halves: answered right +1 on blind8 and blind7, nothing lost; report halves: one more
+        answered wrongly on blind2.)
         """
         matches = list(matches)
         for number in range(1, len(matches)):
